@@ -1,0 +1,91 @@
+// test-deps: af_store
+#include <gtest/gtest.h>
+
+#include "alluxio_fuse/common/hash.h"
+#include "alluxio_fuse/common/status.h"
+#include "alluxio_fuse/common/uri.h"
+#include "alluxio_fuse/store/store.h"  // NOLINT
+
+namespace alluxio_fuse::common {
+namespace {
+
+TEST(Hash, Sha256PathIdMatchesSpec) {
+  EXPECT_EQ(sha256_hex("s3://bkt/a.csv"),
+            "a8b55a1f22bb80550d0c0b40fb95b6998eab4f2c7bdd113cfdd0506a90af167a");
+}
+
+TEST(Hash, Crc32cKnownAnswer) {
+  EXPECT_EQ(crc32c("123456789", 9), 0xE3069283U);
+  EXPECT_EQ(crc32c("", 0), 0U);
+  // Continuation equals one pass.
+  uint32_t part = crc32c("12345", 5);
+  EXPECT_EQ(crc32c("6789", 4, part), 0xE3069283U);
+}
+
+TEST(Hash, Md5HostIdentityInput) {
+  EXPECT_EQ(to_hex(md5_raw("10.0.0.1")), "190dafab69706a67221c1226360de7dc");
+}
+
+TEST(Uri, NormalizeRoot) {
+  EXPECT_EQ(*normalize_root("s3://bkt/pre/"), "s3://bkt/pre");
+  EXPECT_EQ(*normalize_root("s3://bkt"), "s3://bkt");
+  EXPECT_EQ(*normalize_root("s3://bkt/"), "s3://bkt");
+  EXPECT_EQ(*normalize_root("file:///"), "file:///");
+  EXPECT_EQ(*normalize_root("file:///data//x///"), "file:///data/x");
+  EXPECT_FALSE(normalize_root("/data").ok());
+}
+
+TEST(Uri, JoinKeyExamplesFromSpec) {
+  EXPECT_EQ(join_key("s3://bkt/pre", "/x/y.parquet"), "s3://bkt/pre/x/y.parquet");
+  EXPECT_EQ(join_key("s3://bkt", "/"), "s3://bkt");
+  EXPECT_EQ(join_key("file:///data", "/a"), "file:///data/a");
+  EXPECT_EQ(join_key("file:///", "/a"), "file:///a");
+  EXPECT_EQ(child_key("file:///", "a"), "file:///a");
+}
+
+TEST(Uri, NameValidation) {
+  EXPECT_TRUE(is_valid_name("a b.txt"));
+  EXPECT_TRUE(is_valid_name("数据"));
+  EXPECT_FALSE(is_valid_name(""));
+  EXPECT_FALSE(is_valid_name("."));
+  EXPECT_FALSE(is_valid_name(".."));
+  EXPECT_FALSE(is_valid_name("a/b"));
+  EXPECT_FALSE(is_valid_name(std::string("a\0b", 3)));
+  EXPECT_FALSE(is_valid_name(std::string(256, 'x')));
+  EXPECT_TRUE(is_valid_name(std::string(255, 'x')));
+  EXPECT_FALSE(is_valid_name("\xed\xb2\x80"));  // surrogate U+DC80
+  EXPECT_FALSE(is_valid_name("\xc0\xaf"));      // overlong '/'
+  EXPECT_EQ(check_name(std::string(256, 'x')).code(), Code::kNameTooLong);
+}
+
+TEST(Uri, LocalPathForKey) {
+  EXPECT_EQ(*local_path_for_key("file:///data", "file:///data/a/b"), "/data/a/b");
+  EXPECT_EQ(*local_path_for_key("file:///data", "file:///data"), "/data");
+  EXPECT_EQ(*local_path_for_key("file:///", "file:///a"), "/a");
+  EXPECT_FALSE(local_path_for_key("file:///data", "file:///data/../etc").ok());
+  EXPECT_FALSE(local_path_for_key("file:///data", "file:///database").ok());
+  EXPECT_FALSE(local_path_for_key("s3://b", "s3://b/x").ok());
+}
+
+TEST(Status, ResultCarriesValueOrStatus) {
+  Result<int> good(5);
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, 5);
+  Result<int> bad(Status(Code::kNotFound, "x"));
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kNotFound);
+  EXPECT_EQ(bad.status().to_string(), "not_found: x");
+}
+
+TEST(Store, VersionTag) {
+  store::FileInfo info;
+  EXPECT_EQ(store::version_tag(info), "");
+  info.mtime_ms = 1700000000000;
+  info.size = 77;
+  EXPECT_EQ(store::version_tag(info), "m:1700000000000:l:77");
+  info.content_hash = "abc";
+  EXPECT_EQ(store::version_tag(info), "h:abc");
+}
+
+}  // namespace
+}  // namespace alluxio_fuse::common
