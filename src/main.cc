@@ -1,1 +1,84 @@
-int main() { return 0; }
+// alluxio-fuse command line (CLI11 only; every command is a function of app/).
+#include <CLI/CLI.hpp>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "alluxio_fuse/app/app.h"
+
+namespace {
+
+// mount.fuse3 runs "<prog> <source> <mountpoint> -o opts" (config.md §4 mount-helper form).
+bool is_helper_form(int argc, char** argv) {
+  if (argc < 3) return false;
+  static const char* kCommands[] = {"mount", "unmount", "check-config", "route", "load", "doctor"};
+  for (const char* c : kCommands) {
+    if (std::strcmp(argv[1], c) == 0) return false;
+  }
+  return argv[1][0] != '-';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using alluxio_fuse::app::MountCommand;
+  if (is_helper_form(argc, argv)) {
+    MountCommand cmd;
+    cmd.config_path = argv[1];
+    cmd.mountpoint = argv[2];
+    for (int i = 3; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "-o" && i + 1 < argc) {
+        cmd.options.emplace_back(argv[++i]);
+      } else if (a.rfind("-o", 0) == 0 && a.size() > 2) {
+        cmd.options.push_back(a.substr(2));
+      } else if (a == "-f" || a == "--foreground") {
+        cmd.foreground = true;
+      } else {
+        std::cerr << "alluxio-fuse: unexpected argument: " << a << "\n";
+        return 2;
+      }
+    }
+    return alluxio_fuse::app::mount_command(cmd);
+  }
+
+  CLI::App app{"alluxio-fuse: a FUSE mount of an Alluxio cluster or its under-store"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", alluxio_fuse::app::version_string());
+
+  MountCommand mount_cmd;
+  std::string log_level;
+  auto* mount = app.add_subcommand("mount", "mount a file system (daemonizes once mounted)");
+  mount->add_option("mountpoint", mount_cmd.mountpoint, "directory to mount on")->required();
+  mount->add_option("-c,--config", mount_cmd.config_path, "conf.yaml");
+  mount->add_flag("-f,--foreground", mount_cmd.foreground, "stay in the foreground");
+  mount->add_option("-o", mount_cmd.options, "mount options: opt[,opt...]")->allow_extra_args(false);
+  mount->add_option("--log-level", log_level, "override logger.level");
+
+  std::string unmount_point;
+  bool lazy = false;
+  auto* unmount = app.add_subcommand("unmount", "unmount (fusermount3 -u)");
+  unmount->alias("umount");
+  unmount->add_option("mountpoint", unmount_point, "mount point")->required();
+  unmount->add_flag("-l,--lazy", lazy, "detach now, clean up when no longer busy");
+
+  std::string check_config_path;
+  std::vector<std::string> check_opts;
+  auto* check = app.add_subcommand("check-config", "validate; print the effective config");
+  check->add_option("-c,--config", check_config_path, "conf.yaml")->required();
+  check->add_option("-o", check_opts, "mount options to apply")->allow_extra_args(false);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (!log_level.empty()) mount_cmd.log_level = log_level;
+  if (mount->parsed()) return alluxio_fuse::app::mount_command(mount_cmd);
+  if (unmount->parsed()) return alluxio_fuse::app::unmount_command(unmount_point, lazy);
+  if (check->parsed()) return alluxio_fuse::app::check_config_command(check_config_path, check_opts);
+  return 2;
+}

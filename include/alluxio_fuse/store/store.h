@@ -28,6 +28,7 @@ struct FileInfo {
   uint64_t size = 0;         // directories report 0
   bool size_exact = true;    // false: approximate or unknown (worker-rest.md §5.3)
   int64_t mtime_ms = 0;      // <= 0: unknown
+  int64_t mtime_ns = 0;      // full precision when the backend has it (local UFS); else 0
   int64_t atime_ms = 0;      // <= 0: same as mtime
   std::optional<uint32_t> mode;  // permission bits (& 07777) when the backend gives them
   std::string owner;         // user name, when given

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds with warnings as errors, runs every test (unit + integration)
+# with ctest, then builds with ASan+UBSan and runs the unit tests again. Exits non-zero on any
+# failure. Needs root (FUSE mounts, apt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=${JOBS:-$(nproc)}
+
+bash scripts/install-deps.sh
+
+# A stuck mount from an earlier run must not hang this one.
+for m in $(awk '$3 ~ /^fuse.alluxio-fuse/ && $2 ~ /^\/tmp\/af-/ {print $2}' /proc/mounts); do
+  fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+done
+
+echo "== build (RelWithDebInfo, -Werror)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALLUXIO_FUSE_WERROR=ON >/dev/null
+cmake --build build -j "$JOBS"
+
+echo "== tests"
+status=0
+ctest --test-dir build --output-on-failure --timeout 900 -j 2 || status=1
+
+echo "== sanitizer build (ASan+UBSan), unit tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALLUXIO_FUSE_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$JOBS"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L unit --output-on-failure --timeout 300 -j 2 || status=1
+
+if [ "$status" -ne 0 ]; then
+  echo "test.sh: FAILED" >&2
+fi
+exit "$status"

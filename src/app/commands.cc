@@ -1,0 +1,214 @@
+// The CLI commands. `mount` forks before any thread exists; the child builds and mounts, then
+// reports success or a one-line error through a pipe, so the parent's exit status tells the
+// truth (0 only once the mount answers). Signals are taken by one thread with sigwait, which
+// stops the session and unmounts; libfuse's worker threads never run signal handlers.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "alluxio_fuse/app/app.h"
+#include "alluxio_fuse/config/config.h"
+#include "alluxio_fuse/log/log.h"
+#include "daemon.h"
+#include "mountpoint.h"
+
+namespace alluxio_fuse::app {
+
+namespace {
+
+// Loads the configuration with -o options applied; prints every error and returns nullopt.
+std::optional<config::Config> load(const std::string& path_in,
+                                   const std::vector<std::string>& options) {
+  std::string path = path_in;
+  if (auto from_opts = config::find_config_option(options)) {
+    if (path.empty()) path = *from_opts;
+  }
+  if (path.empty()) {
+    std::cerr << "alluxio-fuse: no configuration file: use --config FILE or -o config=FILE\n";
+    return std::nullopt;
+  }
+  config::LoadResult loaded = config::load_config_file(path, config::process_environment());
+  for (const auto& w : loaded.warnings) std::cerr << "alluxio-fuse: warning: " << w << "\n";
+  if (!loaded.errors.empty()) {
+    for (const auto& e : loaded.errors) std::cerr << "alluxio-fuse: " << e << "\n";
+    return std::nullopt;
+  }
+  config::Config cfg = std::move(*loaded.config);
+  std::vector<std::string> errors = config::apply_mount_options(cfg, options);
+  if (!errors.empty()) {
+    for (const auto& e : errors) std::cerr << "alluxio-fuse: -o: " << e << "\n";
+    return std::nullopt;
+  }
+  for (const auto& k : loaded.env_keys_used) spdlog::info("from the environment: {}", k);
+  return cfg;
+}
+
+// Child → parent start-up report: one line "<exit code> <message>".
+void report(int fd, int code, const std::string& message) {
+  if (fd < 0) return;
+  std::string line = std::to_string(code) + " " + message + "\n";
+  ssize_t ignored = ::write(fd, line.data(), line.size());
+  (void)ignored;
+  ::close(fd);
+}
+
+int wait_for_child(int fd) {
+  std::string buf;
+  char chunk[512];
+  ssize_t n;
+  while ((n = ::read(fd, chunk, sizeof(chunk))) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    buf.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (buf.empty()) {
+    std::cerr << "alluxio-fuse: the daemon exited during start-up\n";
+    return 1;
+  }
+  int code = std::atoi(buf.c_str());
+  auto space = buf.find(' ');
+  std::string message = space == std::string::npos ? "" : buf.substr(space + 1);
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  if (code != 0) std::cerr << "alluxio-fuse: " << message << "\n";
+  return code;
+}
+
+void detach_stdio() {
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return;
+  ::dup2(null, STDIN_FILENO);
+  ::dup2(null, STDOUT_FILENO);
+  ::dup2(null, STDERR_FILENO);
+  if (null > STDERR_FILENO) ::close(null);
+}
+
+}  // namespace
+
+int mount_command(const MountCommand& command) {
+  std::optional<config::Config> cfg = load(command.config_path, command.options);
+  if (!cfg) return 2;
+  if (::access("/dev/fuse", R_OK | W_OK) != 0) {
+    std::cerr << "alluxio-fuse: /dev/fuse is not usable: " << std::strerror(errno)
+              << " (load the fuse module, or give the container /dev/fuse)\n";
+    return 1;
+  }
+  auto mountpoint = prepare_mountpoint(command.mountpoint);
+  if (!mountpoint.ok()) {
+    std::cerr << "alluxio-fuse: " << mountpoint.status().message() << "\n";
+    return 1;
+  }
+  config::resolve_paths(*cfg, *mountpoint);
+
+  int report_fd = -1;
+  if (!command.foreground) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      std::cerr << "alluxio-fuse: pipe: " << std::strerror(errno) << "\n";
+      return 1;
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      std::cerr << "alluxio-fuse: fork: " << std::strerror(errno) << "\n";
+      return 1;
+    }
+    if (pid > 0) {
+      ::close(fds[1]);
+      return wait_for_child(fds[0]);
+    }
+    ::close(fds[0]);
+    report_fd = fds[1];
+    ::setsid();
+    if (::chdir("/") != 0) {
+      // Not fatal: the daemon uses absolute paths only.
+    }
+  }
+
+  // Block the stop signals before any thread exists so only the waiter thread sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  common::Status logging = log::setup_logging(cfg->logger, command.log_level);
+  if (!logging.ok()) {
+    std::string msg = "logger: " + logging.message();
+    if (report_fd >= 0) {
+      report(report_fd, 2, msg);
+    } else {
+      std::cerr << "alluxio-fuse: " << msg << "\n";
+    }
+    return 2;
+  }
+
+  const bool has_log_file = cfg->logger.path.has_value();
+  auto daemon = std::make_unique<Daemon>(std::move(*cfg), *mountpoint);
+  int code = 1;
+  common::Status started = daemon->start(&code);
+  if (!started.ok()) {
+    spdlog::error("start-up failed: {}", started.message());
+    if (report_fd >= 0) {
+      report(report_fd, code, started.message());
+    } else {
+      std::cerr << "alluxio-fuse: " << started.message() << "\n";
+    }
+    return code;
+  }
+  if (report_fd >= 0) {
+    report(report_fd, 0, "mounted");
+    if (!has_log_file) detach_stdio();
+  }
+
+  std::thread signal_thread([&daemon, stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("signal {} received", sig);
+    daemon->request_stop();  // idempotent: also our own wake-up after serve() returned
+  });
+  common::Status served = daemon->serve();
+  // The loop may have ended without a signal (external unmount): stop, then wake the waiter.
+  daemon->request_stop();
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  daemon.reset();
+  spdlog::info("alluxio-fuse exiting");
+  spdlog::shutdown();
+  return served.ok() ? 0 : 1;
+}
+
+int check_config_command(const std::string& config_path,
+                         const std::vector<std::string>& options) {
+  std::optional<config::Config> cfg = load(config_path, options);
+  if (!cfg) return 2;
+  std::cout << config::render_effective(*cfg);
+  return 0;
+}
+
+int unmount_command(const std::string& mountpoint, bool lazy) {
+  common::Status s = unmount_path(mountpoint, lazy);
+  if (!s.ok()) {
+    std::cerr << "alluxio-fuse: " << s.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+std::string version_string() {
+  return std::string("alluxio-fuse ") + ALLUXIO_FUSE_VERSION + " (" + ALLUXIO_FUSE_REVISION + ")";
+}
+
+}  // namespace alluxio_fuse::app

@@ -1,0 +1,116 @@
+// Composition of one mount. Standalone mode serves the UFS root directly (the embedded
+// default); cluster mode puts the router over the workers in front of the UFS fallback.
+#include "daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "alluxio_fuse/common/uri.h"
+#include "alluxio_fuse/ufs/local_store.h"
+
+namespace alluxio_fuse::app {
+
+using common::Code;
+using common::Status;
+
+Daemon::Daemon(config::Config config, std::string mountpoint)
+    : config_(std::move(config)),
+      mountpoint_(std::move(mountpoint)),
+      clock_(common::SystemClock::instance()) {}
+
+Daemon::~Daemon() = default;
+
+Status Daemon::build_store(int* exit_code) {
+  std::string_view scheme = common::uri_scheme(config_.ufs_root);
+  if (scheme == "file") {
+    ufs_ = std::make_unique<ufs::LocalStore>(config_.ufs_root);
+  } else if (!config_.is_cluster()) {
+    *exit_code = 2;
+    return Status(Code::kUnsupported, "ufs_root: standalone mode has no UFS client for scheme \"" +
+                                          std::string(scheme) + "\" (supported: file)");
+  }
+  if (config_.is_cluster()) {
+    *exit_code = 2;
+    return Status(Code::kUnsupported, "cluster mode is not available in this build");
+  }
+  root_store_ = ufs_.get();
+  return Status::Ok();
+}
+
+Status Daemon::start(int* exit_code) {
+  *exit_code = 1;
+  spdlog::info("alluxio-fuse starting: mount point {}, ufs_root {}, mode: {}", mountpoint_,
+               config_.ufs_root, config::describe_mode(config_));
+  AF_RETURN_IF_ERROR(build_store(exit_code));
+  *exit_code = 1;
+
+  // The UFS root must answer before we mount: a mount that serves nothing is worse than a
+  // clear start-up error.
+  auto root = root_store_->stat(config_.ufs_root);
+  if (!root.ok()) {
+    return Status(root.status().code(),
+                  "ufs_root " + config_.ufs_root + " is unreachable: " + root.status().to_string());
+  }
+  if (!root->is_dir()) {
+    return Status(Code::kNotDir, "ufs_root " + config_.ufs_root + " is not a directory");
+  }
+
+  fs::Options fo;
+  fo.root = config_.ufs_root;
+  fo.page_size = config_.options.page_size;
+  fo.uid = config_.mount.uid.value_or(::getuid());
+  fo.gid = config_.mount.gid.value_or(::getgid());
+  fo.file_mode = config_.mount.file_mode;
+  fo.dir_mode = config_.mount.dir_mode;
+  fo.read_only = config_.mount.ro;
+  fo.direct_io = config_.mount.direct_io;
+  fo.attr_timeout = config_.mount.attr_timeout;
+  fo.entry_timeout = config_.mount.entry_timeout;
+  fo.negative_timeout = config_.mount.negative_timeout;
+  fo.metadata.ttl = config_.metadata.ttl;
+  fo.metadata.negative_ttl = config_.metadata.negative_ttl;
+  fo.metadata.max_entries = config_.metadata.max_entries;
+  fo.readahead = config_.page_cache.readahead.enabled;
+  fo.readahead_initial = config_.page_cache.readahead.initial_window;
+  fo.readahead_max = config_.page_cache.readahead.max_window;
+  fo.readahead_per_file = config_.page_cache.readahead.per_file_fetches;
+  fo.max_read = config_.mount.max_read;
+  fo.memory_budget = config_.page_cache.memory_budget;
+  fs_ = std::make_unique<fs::FileSystem>(fo, *root_store_, clock_);
+
+  fuse::SessionOptions so;
+  so.fsname = config_.mount.fsname;
+  so.subtype = config_.mount.subtype;
+  so.allow_other = config_.mount.allow_other;
+  so.default_permissions = config_.mount.default_permissions;
+  so.read_only = config_.mount.ro;
+  so.max_read = config_.mount.max_read;
+  so.max_write = config_.mount.max_write;
+  so.max_threads = config_.mount.max_threads;
+  so.max_idle_threads = config_.mount.max_idle_threads;
+  so.extra_options = config_.mount.fuse_options;
+  so.slow_op_threshold = config_.logger.slow_op_threshold;
+  session_ = std::make_unique<fuse::Session>(*fs_, so, nullptr);
+  Status mounted = session_->mount(mountpoint_);
+  if (!mounted.ok()) return mounted;
+  *exit_code = 0;
+  return Status::Ok();
+}
+
+Status Daemon::serve() {
+  Status s = session_->run();
+  session_->unmount();
+  spdlog::info("alluxio-fuse stopped serving {}", mountpoint_);
+  return s;
+}
+
+void Daemon::request_stop() {
+  if (stopping_.exchange(true)) return;
+  spdlog::info("stop requested: unmounting {}", mountpoint_);
+  if (session_) {
+    session_->exit();
+    session_->unmount();
+  }
+}
+
+}  // namespace alluxio_fuse::app

@@ -1,0 +1,50 @@
+#pragma once
+// The running daemon: every component of one mount, built in dependency order from the
+// configuration and destroyed in reverse. Members are declared in build order, so the
+// default destructor tears down in the reverse order without extra code.
+//
+// Thread-safety: build/serve/stop are called by the main thread; request_stop from the
+// signal-handling thread.
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "alluxio_fuse/common/clock.h"
+#include "alluxio_fuse/common/status.h"
+#include "alluxio_fuse/config/config.h"
+#include "alluxio_fuse/fs/file_system.h"
+#include "alluxio_fuse/fuse/session.h"
+#include "alluxio_fuse/store/store.h"
+
+namespace alluxio_fuse::app {
+
+class Daemon {
+ public:
+  Daemon(config::Config config, std::string mountpoint);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Builds stores, caches and the core, checks the UFS root answers, and mounts. On error the
+  // status says which part failed; `exit_code` is 1 (runtime) or 2 (configuration).
+  common::Status start(int* exit_code);
+  // Serves until stopped by a signal or an external unmount.
+  common::Status serve();
+  // From any thread: stop serving and unmount.
+  void request_stop();
+
+ private:
+  common::Status build_store(int* exit_code);
+
+  config::Config config_;
+  std::string mountpoint_;
+  common::SystemClock& clock_;
+  std::unique_ptr<store::Store> ufs_;    // the UFS client (standalone root or fallback)
+  store::Store* root_store_ = nullptr;   // what the core reads through
+  std::unique_ptr<fs::FileSystem> fs_;
+  std::unique_ptr<fuse::Session> session_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace alluxio_fuse::app

@@ -1,0 +1,145 @@
+// open/read/release: the read path of page-cache.md §1-§2 and §6.
+//
+// open refreshes metadata older than the TTL, pins the version for the handle's life
+// (open-to-close consistency) and decides FOPEN_KEEP_CACHE: only when the kernel last cached
+// this same version of the inode. read cuts the request into page slices; a whole page is
+// loaded straight into the reply buffer, a partial slice goes through a per-thread scratch
+// page. Byte counts are checked against the size seen at open: a short page below it means
+// the file changed under us, so its metadata is dropped and the read fails (kIo) instead of
+// returning silently short data.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "alluxio_fuse/common/hash.h"
+#include "alluxio_fuse/common/uri.h"
+#include "alluxio_fuse/fs/file_system.h"
+#include "fs_internal.h"
+
+namespace alluxio_fuse::fs {
+
+using common::Code;
+
+Result<OpenReply> FileSystem::open(uint64_t ino, int flags) {
+  auto node = inode(ino);
+  if (!node) return Status(Code::kStale, "unknown inode " + std::to_string(ino));
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
+    return check_writable();
+  }
+  std::chrono::nanoseconds remaining{0};
+  auto info = fetch_attr(node->key, &remaining);
+  if (!info.ok()) return info.status();
+  if (info->is_dir()) return Status(Code::kIsDir, "open of a directory: " + node->key);
+
+  auto h = std::make_shared<ReadHandle>();
+  h->ino = ino;
+  h->key = node->key;
+  h->version = store::version_tag(*info);
+  h->size = info->size;
+  h->size_exact = info->size_exact;
+  h->incomplete = !info->completed;
+  if (!h->version.empty()) {
+    std::string material = h->key;
+    material.push_back('\0');
+    material += h->version;
+    h->file_id = common::sha256_hex(material);
+  }
+
+  OpenReply reply;
+  reply.direct_io = options_.direct_io || (flags & O_DIRECT) != 0 || !h->size_exact;
+  {
+    std::lock_guard<std::mutex> lock(inodes_mu_);
+    // Keep the kernel's pages only when they are of this very version (page-cache.md §6).
+    reply.keep_cache = !h->version.empty() && node->kernel_version_known &&
+                       node->kernel_version == h->version;
+    node->kernel_version = h->version;
+    node->kernel_version_known = !h->version.empty();
+  }
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  reply.fh = next_fh_++;
+  files_[reply.fh] = std::move(h);
+  return reply;
+}
+
+void FileSystem::release(uint64_t fh) {
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  files_.erase(fh);
+}
+
+void FileSystem::invalidate_file(ReadHandle& h) {
+  meta_.invalidate(h.key, parent_key_of(options_.root, h.key));
+}
+
+Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t begin,
+                                           size_t end, char* out) {
+  const uint64_t page_size = options_.page_size;
+  const uint64_t page_start = index * page_size;
+  // Expected bytes of this page; for an unknown size, a whole page (a short one is EOF).
+  const size_t expected = h.size_exact
+                              ? static_cast<size_t>(std::min<uint64_t>(page_size,
+                                                                       h.size - page_start))
+                              : static_cast<size_t>(page_size);
+  end = std::min(end, expected);
+  if (begin >= end) return size_t{0};
+  store::ReadRequest req;
+  req.key = h.key;
+  req.offset = page_start + begin;
+  req.length = end - begin;
+  if (h.size_exact) req.known_size = h.size;
+  auto reply = store_.read(req, out);
+  if (!reply.ok()) return reply.status();
+  auto& counter = reply->source == store::Source::kWorker ? stats_.read_bytes_worker
+                                                           : stats_.read_bytes_ufs;
+  counter.fetch_add(reply->bytes, std::memory_order_relaxed);
+  auto& fetched = reply->source == store::Source::kWorker ? stats_.fetch_bytes_worker
+                                                           : stats_.fetch_bytes_ufs;
+  fetched.fetch_add(reply->bytes, std::memory_order_relaxed);
+  if (h.size_exact && reply->bytes != req.length) {
+    invalidate_file(h);
+    return Status(Code::kIo, "file changed during read (got " + std::to_string(reply->bytes) +
+                                 " of " + std::to_string(req.length) + " bytes): " + h.key);
+  }
+  return reply->bytes;
+}
+
+Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, size_t length, char* buf) {
+  std::shared_ptr<ReadHandle> h;
+  {
+    std::lock_guard<std::mutex> lock(handles_mu_);
+    auto it = files_.find(fh);
+    if (it == files_.end()) return Status(Code::kBadHandle, "unknown file handle");
+    h = it->second;
+  }
+  if (h->incomplete) return Status(Code::kIo, "file is still being written: " + h->key);
+  if (length == 0) return size_t{0};
+  if (h->size_exact) {
+    if (offset >= h->size) return size_t{0};
+    length = static_cast<size_t>(std::min<uint64_t>(length, h->size - offset));
+  }
+  const uint64_t page_size = options_.page_size;
+  const uint64_t first = offset / page_size;
+  const uint64_t last = (offset + length - 1) / page_size;
+  size_t done = 0;
+  for (uint64_t i = first; i <= last; ++i) {
+    size_t begin = i == first ? static_cast<size_t>(offset % page_size) : 0;
+    size_t end = i == last ? static_cast<size_t>((offset + length - 1) % page_size) + 1
+                           : static_cast<size_t>(page_size);
+    auto got = read_page_slice(*h, i, begin, end, buf + done);
+    if (!got.ok()) return got.status();
+    done += *got;
+    if (*got < end - begin) {
+      // Short page: end of file (only possible when the size was not exact).
+      if (!h->size_exact) {
+        std::lock_guard<std::mutex> lock(h->mu);
+        h->size = i * page_size + begin + *got;
+        h->size_exact = true;
+      }
+      break;
+    }
+  }
+  return done;
+}
+
+}  // namespace alluxio_fuse::fs

@@ -1,0 +1,511 @@
+// libfuse3 low-level session and operations.
+//
+// Every callback has the same shape: an OpScope measures it and reports to the observer, the
+// body calls one FileSystem method, and exactly one reply is sent. Anything thrown becomes
+// EIO with a log line; a callback never lets an exception reach libfuse. Mutating operations
+// answer EROFS until the write path lands.
+#define FUSE_USE_VERSION 314
+#include "alluxio_fuse/fuse/session.h"
+
+#include <fuse3/fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include <atomic>
+#include <csignal>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "alluxio_fuse/fuse/errno_map.h"
+
+namespace alluxio_fuse::fuse {
+
+struct Session::Impl {
+  fs::FileSystem& fs;
+  SessionOptions options;
+  OpObserver* observer;
+  struct fuse_session* se = nullptr;
+  std::mutex mount_mu;  // serialises unmount between the main and signal threads
+  bool mounted = false;  // GUARDED_BY(mount_mu)
+  std::string mountpoint;
+};
+
+namespace {
+
+using Impl = Session::Impl;
+
+Impl& impl_of(fuse_req_t req) { return *static_cast<Impl*>(fuse_req_userdata(req)); }
+
+// Measures one request and reports it; `err` is set by the reply helpers below.
+class OpScope {
+ public:
+  OpScope(fuse_req_t req, const char* op, uint64_t ino)
+      : impl_(impl_of(req)), op_(op), ino_(ino), start_(std::chrono::steady_clock::now()) {
+    if (impl_.observer != nullptr) impl_.observer->op_started(op_);
+  }
+  ~OpScope() {
+    auto elapsed = std::chrono::steady_clock::now() - start_;
+    double secs = std::chrono::duration<double>(elapsed).count();
+    if (impl_.observer != nullptr) impl_.observer->op_finished(op_, secs, err_);
+    if (elapsed > impl_.options.slow_op_threshold) {
+      spdlog::warn("slow operation: op={} inode={} duration={:.3f}s result={}", op_, ino_, secs,
+                   err_ == 0 ? "ok" : errno_name(err_));
+    }
+  }
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+
+  int fail(fuse_req_t req, const common::Status& status) {
+    err_ = to_errno(status);
+    // ENOENT on lookup is normal traffic; log only the unexpected.
+    if (err_ != ENOENT && err_ != ENODATA) {
+      spdlog::warn("{} inode={} failed: {} ({})", op_, ino_, status.to_string(),
+                   errno_name(err_));
+    }
+    fuse_reply_err(req, err_);
+    return err_;
+  }
+  void fail_errno(fuse_req_t req, int err) {
+    err_ = err;
+    fuse_reply_err(req, err);
+  }
+  void set_err(int err) { err_ = err; }
+
+ private:
+  Impl& impl_;
+  const char* op_;
+  uint64_t ino_;
+  std::chrono::steady_clock::time_point start_;
+  int err_ = 0;
+};
+
+void fill_stat(const fs::Stat& s, struct stat* st) {
+  std::memset(st, 0, sizeof(*st));
+  st->st_ino = s.ino;
+  st->st_mode = s.mode;
+  st->st_nlink = s.nlink;
+  st->st_uid = s.uid;
+  st->st_gid = s.gid;
+  st->st_size = static_cast<off_t>(s.size);
+  st->st_blksize = s.blksize;
+  st->st_blocks = static_cast<blkcnt_t>(s.blocks);
+  st->st_mtim.tv_sec = s.mtime_ns / 1000000000LL;
+  st->st_mtim.tv_nsec = s.mtime_ns % 1000000000LL;
+  st->st_atim.tv_sec = s.atime_ns / 1000000000LL;
+  st->st_atim.tv_nsec = s.atime_ns % 1000000000LL;
+  st->st_ctim.tv_sec = s.ctime_ns / 1000000000LL;
+  st->st_ctim.tv_nsec = s.ctime_ns % 1000000000LL;
+}
+
+void fill_entry(const fs::Entry& e, struct fuse_entry_param* out) {
+  std::memset(out, 0, sizeof(*out));
+  out->ino = e.stat.ino;
+  out->generation = 1;
+  out->attr_timeout = e.attr_timeout;
+  out->entry_timeout = e.entry_timeout;
+  if (e.stat.ino != 0) fill_stat(e.stat, &out->attr);
+}
+
+// Runs `body`, turning any escaped exception into EIO so libfuse never sees one.
+template <typename Body>
+void guarded(fuse_req_t req, OpScope& scope, const char* op, Body&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    spdlog::error("{}: unexpected exception: {}", op, e.what());
+    scope.fail_errno(req, EIO);
+  } catch (...) {
+    spdlog::error("{}: unexpected exception", op);
+    scope.fail_errno(req, EIO);
+  }
+}
+
+void op_init(void* userdata, struct fuse_conn_info* conn) {
+  auto* impl = static_cast<Impl*>(userdata);
+  auto max_read = static_cast<unsigned>(impl->options.max_read);
+  conn->max_write = static_cast<unsigned>(impl->options.max_write);
+  conn->max_readahead = max_read;
+  if ((conn->capable & FUSE_CAP_PARALLEL_DIROPS) != 0) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  if ((conn->capable & FUSE_CAP_ASYNC_READ) != 0) conn->want |= FUSE_CAP_ASYNC_READ;
+  spdlog::info("fuse session ready: proto {}.{}, max_read {}, max_write {}, max_readahead {}",
+               conn->proto_major, conn->proto_minor, max_read, conn->max_write,
+               conn->max_readahead);
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  OpScope scope(req, "lookup", parent);
+  guarded(req, scope, "lookup", [&] {
+    auto e = impl_of(req).fs.lookup(parent, name);
+    if (!e.ok()) {
+      scope.fail(req, e.status());
+      return;
+    }
+    if (e->stat.ino == 0) scope.set_err(ENOENT);  // negative entry, cached by the kernel
+    struct fuse_entry_param param;
+    fill_entry(*e, &param);
+    fuse_reply_entry(req, &param);
+  });
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  {
+    OpScope scope(req, "forget", ino);
+    try {
+      impl_of(req).fs.forget(ino, nlookup);
+    } catch (...) {
+      spdlog::error("forget: unexpected exception");
+    }
+  }
+  fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
+  {
+    OpScope scope(req, "forget", 0);
+    try {
+      for (size_t i = 0; i < count; ++i) impl_of(req).fs.forget(forgets[i].ino, forgets[i].nlookup);
+    } catch (...) {
+      spdlog::error("forget: unexpected exception");
+    }
+  }
+  fuse_reply_none(req);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* /*fi*/) {
+  OpScope scope(req, "getattr", ino);
+  guarded(req, scope, "getattr", [&] {
+    auto e = impl_of(req).fs.getattr(ino);
+    if (!e.ok()) {
+      scope.fail(req, e.status());
+      return;
+    }
+    struct stat st;
+    fill_stat(e->stat, &st);
+    fuse_reply_attr(req, &st, e->attr_timeout);
+  });
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  OpScope scope(req, "opendir", ino);
+  guarded(req, scope, "opendir", [&] {
+    auto fh = impl_of(req).fs.opendir(ino);
+    if (!fh.ok()) {
+      scope.fail(req, fh.status());
+      return;
+    }
+    fi->fh = *fh;
+    fi->cache_readdir = 0;
+    fuse_reply_open(req, fi);
+  });
+}
+
+void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info* fi, bool plus) {
+  const char* op = plus ? "readdirplus" : "readdir";
+  OpScope scope(req, op, ino);
+  guarded(req, scope, op, [&] {
+    std::vector<char> buf(size);
+    size_t used = 0;
+    auto status = impl_of(req).fs.readdir(
+        ino, fi->fh, static_cast<uint64_t>(off), plus,
+        [&](const fs::DirEntry& de, const fs::Entry* e) {
+          size_t need;
+          if (plus) {
+            struct fuse_entry_param param;
+            fill_entry(*e, &param);
+            need = fuse_add_direntry_plus(req, buf.data() + used, size - used, de.name.c_str(),
+                                          &param, static_cast<off_t>(de.next_offset));
+          } else {
+            struct stat st {};
+            st.st_mode = de.is_dir ? S_IFDIR : S_IFREG;
+            need = fuse_add_direntry(req, buf.data() + used, size - used, de.name.c_str(), &st,
+                                     static_cast<off_t>(de.next_offset));
+          }
+          if (need > size - used) return false;
+          used += need;
+          return true;
+        });
+    if (!status.ok()) {
+      scope.fail(req, status);
+      return;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info* fi) {
+  do_readdir(req, ino, size, off, fi, false);
+}
+
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info* fi) {
+  do_readdir(req, ino, size, off, fi, true);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  OpScope scope(req, "releasedir", ino);
+  guarded(req, scope, "releasedir", [&] {
+    impl_of(req).fs.releasedir(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  OpScope scope(req, "open", ino);
+  guarded(req, scope, "open", [&] {
+    auto reply = impl_of(req).fs.open(ino, fi->flags);
+    if (!reply.ok()) {
+      scope.fail(req, reply.status());
+      return;
+    }
+    fi->fh = reply->fh;
+    fi->keep_cache = reply->keep_cache ? 1 : 0;
+    fi->direct_io = reply->direct_io ? 1 : 0;
+    if (fuse_reply_open(req, fi) == -ENOENT) impl_of(req).fs.release(reply->fh);
+  });
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  OpScope scope(req, "read", ino);
+  guarded(req, scope, "read", [&] {
+    // One reusable buffer per libfuse thread: replies are at most max_read bytes.
+    thread_local std::vector<char> buf;
+    if (buf.size() < size) buf.resize(size);
+    auto got = impl_of(req).fs.read(fi->fh, static_cast<uint64_t>(off), size, buf.data());
+    if (!got.ok()) {
+      scope.fail(req, got.status());
+      return;
+    }
+    fuse_reply_buf(req, buf.data(), *got);
+  });
+}
+
+void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  OpScope scope(req, "release", ino);
+  guarded(req, scope, "release", [&] {
+    impl_of(req).fs.release(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* /*fi*/) {
+  OpScope scope(req, "flush", ino);
+  fuse_reply_err(req, 0);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t ino) {
+  OpScope scope(req, "statfs", ino);
+  guarded(req, scope, "statfs", [&] {
+    fs::StatFs s = impl_of(req).fs.statfs();
+    struct statvfs st {};
+    st.f_bsize = s.bsize;
+    st.f_frsize = s.frsize;
+    st.f_blocks = s.blocks;
+    st.f_bfree = s.bfree;
+    st.f_bavail = s.bavail;
+    st.f_files = s.files;
+    st.f_ffree = s.ffree;
+    st.f_favail = s.ffree;
+    st.f_namemax = s.namemax;
+    fuse_reply_statfs(req, &st);
+  });
+}
+
+// Extended attributes: a small read-only set answered locally (semantics.md §2.7).
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  OpScope scope(req, "getxattr", ino);
+  guarded(req, scope, "getxattr", [&] {
+    std::string value;
+    if (std::strcmp(name, "user.alluxio.ufs_uri") == 0) {
+      auto key = impl_of(req).fs.key_of(ino);
+      if (!key.ok()) {
+        scope.fail(req, key.status());
+        return;
+      }
+      value = *key;
+    } else {
+      scope.fail_errno(req, ENODATA);
+      return;
+    }
+    if (size == 0) {
+      fuse_reply_xattr(req, value.size());
+    } else if (size < value.size()) {
+      scope.fail_errno(req, ERANGE);
+    } else {
+      fuse_reply_buf(req, value.data(), value.size());
+    }
+  });
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  OpScope scope(req, "listxattr", ino);
+  guarded(req, scope, "listxattr", [&] {
+    static const char kNames[] = "user.alluxio.ufs_uri";
+    size_t len = sizeof(kNames);  // includes the terminating NUL
+    if (size == 0) {
+      fuse_reply_xattr(req, len);
+    } else if (size < len) {
+      scope.fail_errno(req, ERANGE);
+    } else {
+      fuse_reply_buf(req, kNames, len);
+    }
+  });
+}
+
+// Mutations: read-only until the write path lands.
+void reply_rofs(fuse_req_t req, const char* op, uint64_t ino) {
+  OpScope scope(req, op, ino);
+  scope.fail_errno(req, EROFS);
+}
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int, struct fuse_file_info*) {
+  reply_rofs(req, "setattr", ino);
+}
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, dev_t) {
+  reply_rofs(req, "mknod", parent);
+}
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char*, mode_t) {
+  reply_rofs(req, "mkdir", parent);
+}
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char*) {
+  reply_rofs(req, "unlink", parent);
+}
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char*) { reply_rofs(req, "rmdir", parent); }
+void op_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char*) {
+  reply_rofs(req, "symlink", parent);
+}
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char*, fuse_ino_t, const char*,
+               unsigned int) {
+  reply_rofs(req, "rename", parent);
+}
+void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t, const char*) {
+  reply_rofs(req, "link", ino);
+}
+void op_create(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, struct fuse_file_info*) {
+  reply_rofs(req, "create", parent);
+}
+void op_write(fuse_req_t req, fuse_ino_t ino, const char*, size_t, off_t, struct fuse_file_info*) {
+  reply_rofs(req, "write", ino);
+}
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char*, const char*, size_t, int) {
+  OpScope scope(req, "setxattr", ino);
+  scope.fail_errno(req, ENOTSUP);
+}
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char*) {
+  OpScope scope(req, "removexattr", ino);
+  scope.fail_errno(req, ENOTSUP);
+}
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int, struct fuse_file_info*) {
+  OpScope scope(req, "fsync", ino);
+  fuse_reply_err(req, 0);
+}
+
+struct fuse_lowlevel_ops make_ops() {
+  struct fuse_lowlevel_ops ops {};
+  ops.init = op_init;
+  ops.lookup = op_lookup;
+  ops.forget = op_forget;
+  ops.forget_multi = op_forget_multi;
+  ops.getattr = op_getattr;
+  ops.setattr = op_setattr;
+  ops.mknod = op_mknod;
+  ops.mkdir = op_mkdir;
+  ops.unlink = op_unlink;
+  ops.rmdir = op_rmdir;
+  ops.symlink = op_symlink;
+  ops.rename = op_rename;
+  ops.link = op_link;
+  ops.open = op_open;
+  ops.read = op_read;
+  ops.write = op_write;
+  ops.flush = op_flush;
+  ops.release = op_release;
+  ops.fsync = op_fsync;
+  ops.opendir = op_opendir;
+  ops.readdir = op_readdir;
+  ops.readdirplus = op_readdirplus;
+  ops.releasedir = op_releasedir;
+  ops.statfs = op_statfs;
+  ops.setxattr = op_setxattr;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
+  ops.removexattr = op_removexattr;
+  ops.create = op_create;
+  return ops;
+}
+
+}  // namespace
+
+Session::Session(fs::FileSystem& fs, SessionOptions options, OpObserver* observer)
+    : impl_(std::make_unique<Impl>(Impl{fs, std::move(options), observer, nullptr, {}, false, ""})) {}
+
+Session::~Session() {
+  unmount();
+  if (impl_->se != nullptr) fuse_session_destroy(impl_->se);
+}
+
+common::Status Session::mount(const std::string& mountpoint) {
+  const SessionOptions& o = impl_->options;
+  std::string opts = "fsname=" + o.fsname + ",subtype=" + o.subtype +
+                     ",max_read=" + std::to_string(o.max_read);
+  if (o.allow_other) opts += ",allow_other";
+  if (o.default_permissions) opts += ",default_permissions";
+  if (o.read_only) opts += ",ro";
+  for (const auto& extra : o.extra_options) opts += "," + extra;
+  std::vector<std::string> argv_s = {"alluxio-fuse", "-o", opts};
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  struct fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  static const struct fuse_lowlevel_ops kOps = make_ops();
+  impl_->se = fuse_session_new(&args, &kOps, sizeof(kOps), impl_.get());
+  if (impl_->se == nullptr) {
+    return common::Status(common::Code::kInvalid, "fuse: bad mount options: " + opts);
+  }
+  if (fuse_session_mount(impl_->se, mountpoint.c_str()) != 0) {
+    return common::Status(common::Code::kIo, "fuse: cannot mount on " + mountpoint);
+  }
+  std::lock_guard<std::mutex> lock(impl_->mount_mu);
+  impl_->mounted = true;
+  impl_->mountpoint = mountpoint;
+  spdlog::info("mounted on {} (-o {})", mountpoint, opts);
+  return common::Status::Ok();
+}
+
+common::Status Session::run() {
+  struct fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, impl_->options.max_threads);
+  fuse_loop_cfg_set_idle_threads(cfg, impl_->options.max_idle_threads);
+  int rc = fuse_session_loop_mt(impl_->se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  if (rc != 0 && rc != SIGTERM && rc != SIGINT && rc != SIGHUP) {
+    return common::Status(common::Code::kIo, "fuse loop ended with " + std::to_string(rc));
+  }
+  return common::Status::Ok();
+}
+
+void Session::exit() {
+  if (impl_->se != nullptr) fuse_session_exit(impl_->se);
+}
+
+void Session::unmount() {
+  std::lock_guard<std::mutex> lock(impl_->mount_mu);
+  if (impl_->mounted && impl_->se != nullptr) {
+    fuse_session_unmount(impl_->se);
+    impl_->mounted = false;
+    spdlog::info("unmounted {}", impl_->mountpoint);
+  }
+}
+
+void Session::invalidate_inode(uint64_t ino) {
+  std::lock_guard<std::mutex> lock(impl_->mount_mu);
+  if (impl_->se != nullptr && impl_->mounted) {
+    fuse_lowlevel_notify_inval_inode(impl_->se, ino, 0, 0);
+  }
+}
+
+}  // namespace alluxio_fuse::fuse

@@ -1,0 +1,235 @@
+"""Shared fixtures for integration tests: real mounts of the built binary, real server processes.
+
+Every process and mount started here is stopped in tearDown/cleanup even when a test fails:
+fusermount3 -u, then SIGTERM, then SIGKILL, then a lazy unmount, so a stuck mount can never hang
+the suite. Each helper has its own deadline.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+BINARY = os.environ.get("AF_BINARY", "alluxio-fuse")
+FAKE_WORKER = os.environ.get("AF_FAKE_WORKER", "fake_worker")
+TMP_ROOT = os.environ.get("AF_TMP", "/tmp")
+
+
+def is_mountpoint(path):
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mnt = line.split()[4].encode().decode("unicode_escape")
+            if mnt == path:
+                return True
+    return False
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+
+
+def force_unmount(path):
+    """Unmount however it takes; never raises, never blocks for long."""
+    for cmd in (["fusermount3", "-u", "-q", path], ["umount", "-l", path],
+                ["fusermount3", "-u", "-z", "-q", path]):
+        if not is_mountpoint(path):
+            return
+        try:
+            subprocess.run(cmd, timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def sha256_file(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(chunk)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_yaml(path, mapping):
+    """A tiny YAML writer for flat and nested dicts of scalars/lists (no PyYAML needed)."""
+    def emit(obj, indent):
+        out = []
+        for k, v in obj.items():
+            pad = "  " * indent
+            if isinstance(v, dict):
+                out.append("%s%s:" % (pad, k))
+                out.extend(emit(v, indent + 1))
+            elif isinstance(v, list):
+                out.append("%s%s: %s" % (pad, k, json.dumps(v)))
+            elif isinstance(v, bool):
+                out.append("%s%s: %s" % (pad, k, "true" if v else "false"))
+            else:
+                out.append("%s%s: %s" % (pad, k, json.dumps(v) if isinstance(v, str) else v))
+        return out
+    with open(path, "w") as f:
+        f.write("\n".join(emit(mapping, 0)) + "\n")
+
+
+class Mount:
+    """A foreground alluxio-fuse process mounted on a fresh directory."""
+
+    def __init__(self, workdir, config, extra_args=(), name="mnt", start_timeout=30):
+        self.workdir = workdir
+        self.mountpoint = os.path.join(workdir, name)
+        os.makedirs(self.mountpoint, exist_ok=True)
+        self.config_path = os.path.join(workdir, name + ".yaml")
+        self.log_dir = os.path.join(workdir, name + "-logs")
+        os.makedirs(self.log_dir, exist_ok=True)
+        cfg = dict(config)
+        cfg.setdefault("logger", {}).setdefault("path", self.log_dir)
+        cfg.setdefault("metrics", {}).setdefault("enabled", False)
+        cfg.setdefault("page_cache", {}).setdefault("dir", os.path.join(workdir, name + "-cache"))
+        cfg.setdefault("write", {}).setdefault("staging_dir",
+                                               os.path.join(workdir, name + "-staging"))
+        write_yaml(self.config_path, cfg)
+        self.stderr_path = os.path.join(workdir, name + ".stderr")
+        self.proc = subprocess.Popen(
+            [BINARY, "mount", self.mountpoint, "--config", self.config_path, "--foreground"]
+            + list(extra_args),
+            stdout=subprocess.DEVNULL, stderr=open(self.stderr_path, "wb"))
+        try:
+            wait_until(lambda: is_mountpoint(self.mountpoint) or self.proc.poll() is not None,
+                       start_timeout, "mount of " + self.mountpoint)
+            if self.proc.poll() is not None:
+                raise RuntimeError("alluxio-fuse exited with %s: %s" %
+                                   (self.proc.returncode, self.stderr()))
+        except Exception:
+            self.stop()
+            raise
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def log(self):
+        path = os.path.join(self.log_dir, "alluxio-fuse.log")
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def path(self, rel=""):
+        return os.path.join(self.mountpoint, rel)
+
+    def stop(self, timeout=20):
+        """Unmount and wait for the daemon; returns its exit code (None if it had to be killed)."""
+        code = None
+        if self.proc.poll() is None and is_mountpoint(self.mountpoint):
+            try:
+                subprocess.run(["fusermount3", "-u", "-q", self.mountpoint], timeout=10,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+                code = None
+        force_unmount(self.mountpoint)
+        return code
+
+
+class FakeWorker:
+    """One tests/fake_worker process on a loopback address."""
+
+    def __init__(self, ufs_maps, bind="127.0.0.1", mode="enterprise", extra=(), port=0):
+        args = [FAKE_WORKER, "--bind", bind, "--port", str(port), "--mode", mode]
+        for prefix, local in ufs_maps.items():
+            args += ["--ufs-map", "%s=%s" % (prefix, local)]
+        args += list(extra)
+        self.bind = bind
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = b""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if line.startswith(b"LISTENING") or not line:
+                break
+        if not line.startswith(b"LISTENING"):
+            self.stop()
+            raise RuntimeError("fake_worker did not start")
+        self.port = int(line.split()[1])
+
+    @property
+    def address(self):
+        return "%s:%d" % (self.bind, self.port)
+
+    def request(self, method, path, body=None, timeout=10):
+        req = urllib.request.Request("http://%s%s" % (self.address, path), data=body,
+                                     method=method)
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.read()
+
+    def counters(self):
+        return json.loads(self.request("GET", "/debug/requests"))
+
+    def reset_counters(self):
+        self.request("POST", "/debug/requests/reset", body=b"")
+
+    def faults(self, spec):
+        self.request("POST", "/debug/faults", body=json.dumps(spec).encode())
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+class TempDirTestCase(unittest.TestCase):
+    """A test case with a private temp dir and a cleanup stack that always runs."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="af-it-", dir=TMP_ROOT)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def start_mount(self, config, **kw):
+        m = Mount(self.tmp, config, **kw)
+        self.addCleanup(m.stop)
+        return m
+
+    def start_worker(self, *a, **kw):
+        w = FakeWorker(*a, **kw)
+        self.addCleanup(w.stop)
+        return w
