@@ -22,7 +22,8 @@ TEST(WorkerIdentity, FromHostMatchesSpecExample) {
 
 TEST(WorkerIdentity, ParsesEveryForm) {
   const std::string hex = "cb157baaafe04b988af01a4645d38456";
-  auto a = WorkerIdentity::from_json(R"({"version":1,"identifier":"cb157baaafe04b988af01a4645d38456"})");
+  auto a =
+      WorkerIdentity::from_json(R"({"version":1,"identifier":"cb157baaafe04b988af01a4645d38456"})");
   auto b = WorkerIdentity::parse("worker-cb157baa-afe0-4b98-8af0-1a4645d38456");
   auto c = WorkerIdentity::parse("CB157BAAAFE04B988AF01A4645D38456");
   auto d = WorkerIdentity::parse("cb157baa-afe0-4b98-8af0-1a4645d38456");
@@ -88,7 +89,8 @@ TEST(StaticMembership, BuildsRingFromHostsOnly) {
   ASSERT_EQ(snap->workers().size(), 3U);
   EXPECT_EQ((*m)->stats().workers.load(), 3);
   // Worked example of routing.md §2: the ring ignores ports.
-  std::vector<Worker> picks = snap->ring.pick("s3://my-bucket/datasets/train/part-00000.parquet", 3);
+  std::vector<Worker> picks =
+      snap->ring.pick("s3://my-bucket/datasets/train/part-00000.parquet", 3);
   ASSERT_EQ(picks.size(), 3U);
   EXPECT_EQ(picks[0].address.host, "10.0.0.3");
   EXPECT_EQ(picks[1].address.host, "10.0.0.1");
@@ -119,8 +121,8 @@ TEST(RouteFormat, TextEscapesControlAndInvalidBytesButKeepsUtf8) {
   EXPECT_EQ(escape_route_key(std::string("\0", 1)), "\\x00");
   EXPECT_EQ(escape_route_key("s3://b/数据/😀"), "s3://b/数据/😀");
   EXPECT_EQ(escape_route_key("\xff\xfe"), "\\xff\\xfe");
-  EXPECT_EQ(escape_route_key("\xe6\x95"), "\\xe6\\x95");          // truncated sequence
-  EXPECT_EQ(escape_route_key("\xc0\xaf"), "\\xc0\\xaf");          // overlong '/'
+  EXPECT_EQ(escape_route_key("\xe6\x95"), "\\xe6\\x95");           // truncated sequence
+  EXPECT_EQ(escape_route_key("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
   EXPECT_EQ(escape_route_key("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
 }
 
