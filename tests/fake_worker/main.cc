@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "alluxio_fuse/cluster/worker.h"
 #include "http_server.h"
 #include "worker.h"
 
@@ -98,16 +99,9 @@ int main(int argc, char** argv) {
   for (std::string item; std::getline(ps, item, ',');) {
     item = trim(item);
     if (item.empty()) continue;
-    Peer p{item, 28080};
-    size_t colon = item.rfind(':');
-    if (colon != std::string::npos && item.find(']') == std::string::npos) {
-      p.host = item.substr(0, colon);
-      try {
-        p.port = std::stoi(item.substr(colon + 1));
-      } catch (...) {
-        return fail("bad --peers item " + item);
-      }
-    }
+    auto addr = alluxio_fuse::cluster::parse_host_port(item, 28080);
+    if (!addr.ok()) return fail("bad --peers item " + item + ": " + addr.status().message());
+    Peer p{addr->host, addr->port};
     opt.peers.push_back(p);
   }
 

@@ -306,7 +306,7 @@ void FakeWorker::node(const Query& q, HttpResponse& resp) {
   if (ring_.empty()) {
     j = {{"Host", opt_.bind}, {"HttpServerPort", port_}};
   } else {
-    const Peer& p = ring_.owner(*key);
+    const Peer p = ring_.owner(*key);
     j = {{"Host", p.host}, {"HttpServerPort", p.port}};
   }
   resp.set_json(200, j.dump());
