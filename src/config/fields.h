@@ -47,6 +47,9 @@ bool parse_host_port(std::string_view text, bool need_port, uint16_t default_por
 
 // YAML double-quoted scalar (escapes '"', '\\' and control characters).
 std::string quote(std::string_view s);
+// A user-supplied value for an error message: quoted, URL userinfo masked, and anything before
+// an '@' masked even when the value is not a well-formed URL (it may be credentials).
+std::string echo(std::string_view value);
 // Names of the fallback classes, in the order config.md lists them.
 std::string_view fallback_class_name(common::Code code);
 bool parse_fallback_class(std::string_view name, common::Code& out);

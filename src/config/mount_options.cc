@@ -44,7 +44,8 @@ std::vector<std::string> apply_mount_options(Config& config, const std::vector<s
   const auto& fields = internal::mount_fields();
   for (const auto& item : split_items(opts)) {
     const size_t eq = item.find('=');
-    std::string name = item.substr(0, eq);
+    const std::string given = item.substr(0, eq);  // messages name the option, not its value
+    std::string name = given;
     const std::optional<std::string> value =
         eq == std::string::npos ? std::nullopt : std::optional<std::string>(item.substr(eq + 1));
     if (ignored(name)) continue;
@@ -63,7 +64,7 @@ std::vector<std::string> apply_mount_options(Config& config, const std::vector<s
     if (name.rfind("mount.", 0) == 0) name = name.substr(6);
     if (name == "fuse_options") {
       if (!value || value->empty()) {
-        errors.push_back("-o " + item + ": expected fuse_options=<libfuse option>");
+        errors.push_back("-o " + given + ": expected fuse_options=<libfuse option>");
       } else {
         config.mount.fuse_options.push_back(*value);
       }
@@ -74,7 +75,7 @@ std::vector<std::string> apply_mount_options(Config& config, const std::vector<s
       if (f.name == name) field = &f;
     }
     if (field == nullptr) {
-      std::string msg = "-o " + item + ": unknown mount option \"" + name + "\"";
+      std::string msg = "-o " + given + ": unknown mount option \"" + name + "\"";
       std::string best;
       size_t best_d = 4;
       for (const auto& f : fields) {
@@ -92,12 +93,12 @@ std::vector<std::string> apply_mount_options(Config& config, const std::vector<s
     }
     const bool is_bool = field->form == "true or false";
     if (!value && !is_bool) {
-      errors.push_back("-o " + item + ": mount." + name + " needs a value (" + field->form + ")");
+      errors.push_back("-o " + given + ": mount." + name + " needs a value (" + field->form + ")");
       continue;
     }
     if (!field->set(config.mount, value.value_or("true"))) {
-      errors.push_back("-o " + item + ": mount." + name + ": expected " + field->form + ", got " +
-                       internal::quote(*value));
+      errors.push_back("-o " + given + ": mount." + name + ": expected " + field->form + ", got " +
+                       internal::echo(*value));
     }
   }
   return errors;

@@ -126,7 +126,7 @@ void Walker::document(const YAML::Node& root, Config& c) {
           diag_.error_at(on.line,
                          "fallback.on: expected items from unavailable, timeout, miss, "
                          "server_error, unsupported, got " +
-                             quote(item));
+                             echo(item));
         }
       }
     }

@@ -71,7 +71,7 @@ void apply_environment(Config& c, const ParseFacts& facts, const Environment& en
       diag.error_at(1,
                     "ALLUXIO_FUSE_LOG_LEVEL (overrides logger.level): expected one of DEBUG, "
                     "INFO, WARNING (WARN), ERROR, CRITICAL or a number from 10 to 50, got " +
-                        quote(*level));
+                        echo(*level));
     }
   }
 }

@@ -231,6 +231,13 @@ std::string quote(std::string_view s) {
   return out;
 }
 
+std::string echo(std::string_view value) {
+  std::string v = redact_url(value);
+  const size_t at = v.rfind('@');
+  if (at != std::string::npos) v = "***" + v.substr(at);
+  return quote(v);
+}
+
 std::string_view fallback_class_name(Code code) {
   switch (code) {
     case Code::kUnavailable:

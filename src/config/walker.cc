@@ -205,7 +205,7 @@ void Walker::host_list(const Entries& e, const std::string& name, uint16_t defau
                              : "";
       diag_.error_at(en.line, en.key + ": expected items like \"host\" or \"host:port\"" +
                                   std::string(etcd ? " or \"http://host:port\"" : "") +
-                                  " with port 1 to 65535, got " + quote(redact_url(item)) + hint);
+                                  " with port 1 to 65535, got " + echo(item) + hint);
       continue;
     }
     auto [pos, inserted] = seen.emplace(hp.host, hp.port);

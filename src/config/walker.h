@@ -37,7 +37,7 @@ inline std::string describe(const YAML::Node& n) {
   if (n.IsMap()) return "a map";
   if (n.IsSequence()) return "a list";
   if (n.IsNull()) return "nothing";
-  return quote(redact_url(n.Scalar()));
+  return echo(n.Scalar());
 }
 
 inline bool is_set(const Entries& e, const std::string& name) {
