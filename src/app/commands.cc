@@ -144,7 +144,7 @@ int mount_command(const MountCommand& command) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  common::Status logging = log::setup_logging(cfg->logger, command.log_level);
+  common::Status logging = log::setup_logging(cfg->logger, command.log_level, !command.foreground);
   if (!logging.ok()) {
     std::string msg = "logger: " + logging.message();
     if (report_fd >= 0) {
@@ -155,7 +155,6 @@ int mount_command(const MountCommand& command) {
     return 2;
   }
 
-  const bool has_log_file = cfg->logger.path.has_value();
   auto daemon = std::make_unique<Daemon>(std::move(*cfg), *mountpoint);
   int code = 1;
   common::Status started = daemon->start(&code);
@@ -169,8 +168,9 @@ int mount_command(const MountCommand& command) {
     return code;
   }
   if (report_fd >= 0) {
+    // A daemon holds none of its parent's terminal or pipes (logs went to a file or syslog).
+    detach_stdio();
     report(report_fd, 0, "mounted");
-    if (!has_log_file) detach_stdio();
   }
 
   std::thread signal_thread([&daemon, stop_signals] {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 namespace alluxio_fuse::app {
@@ -84,34 +86,67 @@ Status unmount_path(const std::string& path, bool lazy) {
                     (err == EBUSY ? " (busy: files are open; try --lazy)" : ""));
 }
 
-common::Result<std::string> prepare_mountpoint(const std::string& mountpoint) {
-  struct stat st {};
-  if (::stat(mountpoint.c_str(), &st) != 0) {
-    if (errno == ENOTCONN || errno == ECONNABORTED) {
-      // A dead FUSE mount: clear it and continue.
-      spdlog::warn("mount point {} is a stale FUSE mount (daemon gone); lazily unmounting it",
-                   mountpoint);
-      Status s = unmount_path(mountpoint, true);
-      if (!s.ok()) return s;
-      if (::stat(mountpoint.c_str(), &st) != 0) {
-        return Status(Code::kIo, "mount point " + mountpoint + ": " + std::strerror(errno));
-      }
-    } else {
-      return Status(Code::kNotFound,
-                    "mount point " + mountpoint + " does not exist: " + std::strerror(errno));
-    }
-  }
-  if (!S_ISDIR(st.st_mode)) return Status(Code::kNotDir, "mount point " + mountpoint +
-                                                             " is not a directory");
+namespace {
+
+bool is_dead_connection(int err) { return err == ENOTCONN || err == ECONNABORTED; }
+
+// Absolute path without following the last component (which may be a dead mount).
+common::Result<std::string> absolute(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  auto slash = p.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : p.substr(0, slash));
+  std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
   char resolved[PATH_MAX];
-  if (::realpath(mountpoint.c_str(), resolved) == nullptr) {
-    return Status(Code::kIo, "mount point " + mountpoint + ": " + std::strerror(errno));
+  if (::realpath(dir.c_str(), resolved) == nullptr) {
+    return Status(Code::kNotFound, "mount point " + path + ": " + std::strerror(errno));
   }
-  std::string abs(resolved);
-  if (is_mountpoint(abs)) {
-    return Status(Code::kExists, "mount point " + abs + " is busy: something is mounted there");
+  std::string out(resolved);
+  if (base.empty() || base == ".") return out;
+  return (out == "/" ? "" : out) + "/" + base;
+}
+
+}  // namespace
+
+common::Result<std::string> prepare_mountpoint(const std::string& mountpoint) {
+  auto abs = absolute(mountpoint);
+  if (!abs.ok()) return abs.status();
+  // statfs always reaches the daemon (stat may be answered from the kernel's attribute cache),
+  // so it tells a dead FUSE mount from a live one.
+  struct statfs sfs {};
+  bool dead = false;
+  if (::statfs(abs->c_str(), &sfs) != 0) {
+    if (!is_dead_connection(errno)) {
+      return Status(Code::kNotFound,
+                    "mount point " + *abs + " does not exist: " + std::strerror(errno));
+    }
+    dead = true;
   }
-  return abs;
+  if (dead) {
+    spdlog::warn("mount point {} is a stale FUSE mount (its daemon is gone); lazily unmounting it",
+                 *abs);
+    std::cerr << "alluxio-fuse: clearing stale mount at " << *abs << "\n";
+    Status s = unmount_path(*abs, true);
+    if (!s.ok()) return s;
+  }
+  struct stat st {};
+  if (::stat(abs->c_str(), &st) != 0) {
+    return Status(Code::kNotFound,
+                  "mount point " + *abs + " does not exist: " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status(Code::kNotDir, "mount point " + *abs + " is not a directory");
+  }
+  char resolved[PATH_MAX];
+  if (::realpath(abs->c_str(), resolved) == nullptr) {
+    return Status(Code::kIo, "mount point " + *abs + ": " + std::strerror(errno));
+  }
+  std::string canonical(resolved);
+  if (is_mountpoint(canonical)) {
+    return Status(Code::kExists,
+                  "mount point " + canonical + " is busy: something is mounted there");
+  }
+  return canonical;
 }
 
 }  // namespace alluxio_fuse::app

@@ -26,6 +26,8 @@
 namespace alluxio_fuse::fuse {
 
 struct Session::Impl {
+  Impl(fs::FileSystem& f, SessionOptions o, OpObserver* obs)
+      : fs(f), options(std::move(o)), observer(obs) {}
   fs::FileSystem& fs;
   SessionOptions options;
   OpObserver* observer;
@@ -128,6 +130,7 @@ void guarded(fuse_req_t req, OpScope& scope, const char* op, Body&& body) {
 void op_init(void* userdata, struct fuse_conn_info* conn) {
   auto* impl = static_cast<Impl*>(userdata);
   auto max_read = static_cast<unsigned>(impl->options.max_read);
+  conn->max_read = max_read;  // must equal the max_read mount option
   conn->max_write = static_cast<unsigned>(impl->options.max_write);
   conn->max_readahead = max_read;
   if ((conn->capable & FUSE_CAP_PARALLEL_DIROPS) != 0) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
@@ -442,7 +445,7 @@ struct fuse_lowlevel_ops make_ops() {
 }  // namespace
 
 Session::Session(fs::FileSystem& fs, SessionOptions options, OpObserver* observer)
-    : impl_(std::make_unique<Impl>(Impl{fs, std::move(options), observer, nullptr, {}, false, ""})) {}
+    : impl_(std::make_unique<Impl>(fs, std::move(options), observer)) {}
 
 Session::~Session() {
   unmount();

@@ -5,6 +5,8 @@
 #include "alluxio_fuse/log/log.h"
 
 #include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <syslog.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -40,7 +42,7 @@ constexpr const char* kPattern = "%Y-%m-%d %H:%M:%S.%e %l [%t] %v";
 }  // namespace
 
 Status setup_logging(const config::LoggerConfig& config,
-                     std::optional<std::string> level_override) {
+                     std::optional<std::string> level_override, bool daemon) {
   config::LogLevel level = config.level;
   if (level_override) {
     auto parsed = config::parse_log_level(*level_override);
@@ -64,6 +66,9 @@ Status setup_logging(const config::LoggerConfig& config,
       const std::string file = (std::filesystem::path(*config.path) / kLogFileName).string();
       sink =
           std::make_shared<spdlog::sinks::rotating_file_sink_mt>(file, kRotateBytes, kRotateFiles);
+    } else if (daemon) {
+      sink = std::make_shared<spdlog::sinks::syslog_sink_mt>("alluxio-fuse", LOG_PID, LOG_DAEMON,
+                                                             true);
     } else {
       sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     }

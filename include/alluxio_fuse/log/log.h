@@ -25,7 +25,9 @@ inline constexpr size_t kRotateFiles = 5;
 // same names and Python numbers. Lines carry a timestamp, the level and the thread id.
 // Fails with kInvalid for a bad override and kIo when the file cannot be opened; the previous
 // logger stays in place then.
+// `daemon`: the process has detached from its terminal, so without `logger.path` the lines go
+// to syslog (journald) instead of a stderr nobody reads.
 common::Status setup_logging(const config::LoggerConfig& config,
-                             std::optional<std::string> level_override);
+                             std::optional<std::string> level_override, bool daemon = false);
 
 }  // namespace alluxio_fuse::log
