@@ -17,7 +17,15 @@ constexpr std::array<std::string_view, kHttpMethodCount> kHttpMethodNames = {
     "load",    "node",     "ufs_info",   "etcd_range", "etcd_auth",    "ufs_head",   "ufs_get",
     "ufs_put", "ufs_list", "ufs_delete", "ufs_copy",   "ufs_multipart"};
 
-// Indexed by http::State.
+// Indexed by http::State; the asserts keep the table honest if the enum is ever reordered.
+static_assert(static_cast<size_t>(http::State::kOk) == 0 &&
+              static_cast<size_t>(http::State::kNotFound) == 1 &&
+              static_cast<size_t>(http::State::kHttp4xx) == 2 &&
+              static_cast<size_t>(http::State::kHttp5xx) == 3 &&
+              static_cast<size_t>(http::State::kRefused) == 4 &&
+              static_cast<size_t>(http::State::kTimeout) == 5 &&
+              static_cast<size_t>(http::State::kNoReply) == 6 &&
+              static_cast<size_t>(http::State::kBadResponse) == kHttpStateCount - 1);
 constexpr std::array<std::string_view, kHttpStateCount> kStateNames = {
     "ok", "not_found", "http_4xx", "http_5xx", "refused", "timeout", "no_reply", "bad_response"};
 

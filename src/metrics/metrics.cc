@@ -17,6 +17,7 @@
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <exception>
 
 #include "process_stats.h"
@@ -35,10 +36,15 @@ using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
-const prometheus::Histogram::BucketBoundaries kHttpLatencyBucketsMs = {10, 40, 160, 640};
-const prometheus::Histogram::BucketBoundaries kOpDurationBucketsS = {
+constexpr std::array<double, 4> kHttpLatencyBucketsMs = {10, 40, 160, 640};
+constexpr std::array<double, 18> kOpDurationBucketsS = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
     0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30,    60};
+
+template <size_t N>
+prometheus::Histogram::BucketBoundaries boundaries(const std::array<double, N>& a) {
+  return {a.begin(), a.end()};
+}
 
 std::string str(std::string_view s) { return std::string(s); }
 
@@ -66,12 +72,13 @@ void Metrics::build() {
                           .Name("alluxio_http_server_result_total")
                           .Help("HTTP call attempts to a worker, etcd or S3, by reply class.")
                           .Register(reg);
+  const auto http_buckets = boundaries(kHttpLatencyBucketsMs);
   for (size_t m = 0; m < kHttpMethodCount; ++m) {
     auto method = str(to_string(static_cast<HttpMethod>(m)));
     http_latency_[m][0] =
-        &http_latency.Add({{"method", method}, {"success", "false"}}, kHttpLatencyBucketsMs);
+        &http_latency.Add({{"method", method}, {"success", "false"}}, http_buckets);
     http_latency_[m][1] =
-        &http_latency.Add({{"method", method}, {"success", "true"}}, kHttpLatencyBucketsMs);
+        &http_latency.Add({{"method", method}, {"success", "true"}}, http_buckets);
     for (size_t s = 0; s < kHttpStateCount; ++s) {
       auto state = str(state_label(static_cast<http::State>(s)));
       http_result_[m][s] = &http_result.Add({{"method", method}, {"state", state}});
@@ -91,9 +98,10 @@ void Metrics::build() {
                            .Name("alluxio_fuse_op_in_flight")
                            .Help("FUSE requests being served.")
                            .Register(reg);
+  const auto op_buckets = boundaries(kOpDurationBucketsS);
   for (size_t o = 0; o < kOpCount; ++o) {
     auto op = str(to_string(static_cast<Op>(o)));
-    op_duration_[o] = &op_duration.Add({{"op", op}}, kOpDurationBucketsS);
+    op_duration_[o] = &op_duration.Add({{"op", op}}, op_buckets);
     op_in_flight_[o] = &op_in_flight.Add({{"op", op}});
     for (size_t e = 0; e < kErrnoLabelCount; ++e) {
       op_errors_[o][e] =

@@ -6,12 +6,13 @@
 
 #include "process_stats.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace alluxio_fuse::metrics {
@@ -65,13 +66,15 @@ ProcessStats read_process_stats(double boot_time_seconds) {
     if (rss >= 0) stats.resident_bytes = rss * page;
   }
 
-  if (DIR* dir = opendir("/proc/self/fd")) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc/self/fd", ec);
+  if (!ec) {
     int count = 0;
-    while (dirent* e = readdir(dir)) {
-      if (e->d_name[0] != '.') ++count;
+    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      ++count;
     }
-    closedir(dir);
-    stats.open_fds = count - 1;  // not counting the descriptor of the listing itself
+    if (!ec) stats.open_fds = count - 1;  // not counting the descriptor of the listing itself
   }
   return stats;
 }

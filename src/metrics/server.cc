@@ -22,8 +22,8 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <exception>
+#include <system_error>
 #include <thread>
 
 namespace alluxio_fuse::metrics {
@@ -53,6 +53,9 @@ std::string json_reason(std::string_view reason) {
   out += "\"}\n";
   return out;
 }
+
+// strerror is not thread-safe; the generic category's message is.
+std::string error_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 std::string format_address(const std::string& host, uint16_t port) {
   bool v6 = host.find(':') != std::string::npos;
@@ -99,7 +102,7 @@ class Server::Impl {
     svr_.set_keep_alive_max_count(100);
     svr_.set_read_timeout(2, 0);
     svr_.set_write_timeout(5, 0);
-    svr_.set_payload_max_length(64 * 1024);
+    svr_.set_payload_max_length(size_t{64} * 1024);
     svr_.set_socket_options([](socket_t sock) {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
@@ -120,7 +123,7 @@ class Server::Impl {
     }
     int err = errno;
     if (port <= 0) {
-      std::string why = err != 0 ? std::strerror(err) : "address unusable";
+      std::string why = err != 0 ? error_text(err) : "address unusable";
       return Status(Code::kUnavailable, "metrics.listen " + format_address(addr.host, addr.port) +
                                             ": cannot listen: " + why);
     }
@@ -217,14 +220,14 @@ Status Server::write_address_file(const std::string& path) const {
   std::string line = address() + "\n";
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr) {
-    return Status(Code::kIo, "write " + tmp + ": " + std::strerror(errno));
+    return Status(Code::kIo, "write " + tmp + ": " + error_text(errno));
   }
   bool ok = std::fwrite(line.data(), 1, line.size(), f) == line.size();
   ok = (std::fclose(f) == 0) && ok;
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     std::remove(tmp.c_str());
-    return Status(Code::kIo, "write " + path + ": " + std::strerror(err));
+    return Status(Code::kIo, "write " + path + ": " + error_text(err));
   }
   return Status::Ok();
 }
