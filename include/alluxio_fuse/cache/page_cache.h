@@ -1,0 +1,202 @@
+#pragma once
+// PageCache: the local on-disk page cache of page-cache.md §4 (verified page files, LRU by
+// bytes, atomic writes, restore on restart, single-flight loads).
+//
+// Responsibility: serve whole pages of one file version from `<dir>/<P>/…`, loading a missing
+// page exactly once for all concurrent callers through the caller's Loader, and keep the sum of
+// page file sizes (64-byte header + data) within the capacity.
+//
+// Thread-safety: every public method is safe to call concurrently after open(). No lock is held
+// across disk I/O or a Loader call. Lock order: a shard mutex, then `restore_mu_`; the flight,
+// background-queue and warning mutexes are leaves, never held with another lock; no thread
+// ever holds two shard mutexes.
+//
+// Ownership: owns its background thread (restore walk, then deletions queued by drop_file)
+// and the `.lock` file descriptor; both end in the destructor, which waits for the thread.
+// The clock in the options is borrowed and must outlive the cache.
+//
+// Memory: the index is 64 shards of hash sets of 80-byte nodes (32-byte raw file id, page
+// index, LRU links, LRU tick, size, generation, pin count, flags); with the hash-node link,
+// glibc malloc rounding and one bucket pointer that is 104 bytes per cached page
+// (index_bytes_per_page(); the unit test prints it).
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
+
+#include "alluxio_fuse/cache/page_file.h"
+#include "alluxio_fuse/common/clock.h"
+#include "alluxio_fuse/common/status.h"
+
+namespace alluxio_fuse::cache {
+
+namespace internal {
+struct Shard;
+struct Flight;
+struct PageKey;
+}  // namespace internal
+
+// Deterministic test seams; empty in production.
+struct PageCacheTestHooks {
+  // Called with "wait" when a caller joins another caller's load (after registering as a
+  // waiter, before blocking) and "pinned" when a hit has pinned its page, before reading it.
+  std::function<void(std::string_view event)> on_event;
+  // Called before each page file write; a non-zero errno makes that write fail with it.
+  std::function<int()> insert_fault;
+};
+
+struct PageCacheOptions {
+  std::string dir;                         // page_cache.dir
+  uint32_t page_size = 1 << 20;            // P; must equal the workers' page size
+  uint64_t capacity = uint64_t{10} << 30;  // page_cache.capacity, header + data bytes
+  bool enabled = true;                     // page_cache.enabled
+  const common::Clock* clock = nullptr;    // WARN rate limit; nullptr = SystemClock
+  PageCacheTestHooks hooks;
+};
+
+// Counters and gauges for the metrics module (metrics.md §2); read without locks.
+struct PageCacheStats {
+  std::atomic<uint64_t> hits{0};
+  std::atomic<uint64_t> misses{0};
+  std::atomic<uint64_t> evictions{0};
+  std::atomic<uint64_t> corrupt{0};
+  std::atomic<uint64_t> bytes{0};  // page file bytes on disk (plus writes in progress)
+  std::atomic<uint64_t> pages{0};  // indexed pages
+  std::atomic<uint64_t> capacity{0};
+  std::atomic<bool> enabled{false};  // false when configured off or after self-disable
+  std::atomic<uint64_t> readahead_bytes{0};
+  std::atomic<uint64_t> readahead_unused_bytes{0};
+};
+
+class PageCache {
+ public:
+  // Fetches the page's bytes (from a worker or the UFS) into `buf`, at most `cap` bytes, and
+  // returns their count. It should reject a body of the wrong length (§1 length checks) with
+  // an error, because whatever it returns is stored. It must not throw.
+  using Loader = std::function<common::Result<size_t>(char* buf, size_t cap)>;
+
+  explicit PageCache(PageCacheOptions options);
+  ~PageCache();
+  PageCache(const PageCache&) = delete;
+  PageCache& operator=(const PageCache&) = delete;
+
+  // Creates the directory, takes the exclusive flock on `<dir>/.lock` (held: kUnavailable
+  // naming page_cache.dir), moves `tmp/` and other page-size directories away for background
+  // deletion, and starts the restore walk in the background. The cache serves at once;
+  // pages not yet restored are misses. With `enabled` false it does nothing.
+  common::Status open();
+
+  // Local file id (page-cache.md §3).
+  static std::string make_file_id(std::string_view key, std::string_view version_tag) {
+    return file_id(key, version_tag);
+  }
+
+  // Serves page `page_index` of `file_id` into `buf` (capacity `expected_len`, the largest
+  // acceptable page length) and returns its length. A hit is verified (header, path, length,
+  // CRC32C of the whole page) before any byte counts as served; a failed check deletes the
+  // file and counts it corrupt, then it is a miss. A miss runs `loader` once for all
+  // concurrent callers of the same page, who share its result (bytes or error; errors are not
+  // cached), stores the page if it can, and returns it. A full or failing cache disk never
+  // fails the call. `*hit` (optional) tells whether the bytes came from the cache.
+  common::Result<size_t> get_or_load(std::string_view file_id, uint64_t page_index, char* buf,
+                                     size_t expected_len, const Loader& loader, bool* hit);
+
+  // Readahead: loads and stores the page unless it is cached or already being loaded, using
+  // `scratch` (at least `expected_len` bytes) as the buffer. The stored page is marked
+  // "prefetched, not yet read" until a read uses it. OK when nothing had to be done.
+  common::Status prefetch(std::string_view file_id, uint64_t page_index, char* scratch,
+                          size_t expected_len, const Loader& loader);
+
+  // A newer version of the file exists: forgets its pages now and deletes their files in the
+  // background.
+  void drop_file(std::string_view file_id);
+
+  bool contains(std::string_view file_id, uint64_t page_index) const;
+
+  const PageCacheStats& stats() const { return stats_; }
+  bool enabled() const { return active(); }
+  uint32_t page_size() const { return options_.page_size; }
+  uint64_t capacity() const { return options_.capacity; }
+
+  // Blocks until the restore walk has finished and queued background deletions ran (tests,
+  // orderly shutdown).
+  void wait_for_background();
+
+  // Index memory per cached page in bytes (see the class comment).
+  static size_t index_bytes_per_page();
+
+ private:
+  enum class ReadOutcome { kOk, kGone, kCorrupt, kIoError };
+
+  bool active() const { return opened_.load() && stats_.enabled.load(); }
+  internal::Shard& shard_for(const internal::PageKey& key) const;
+
+  std::optional<size_t> try_hit(const internal::PageKey& key, std::string_view hex, char* buf,
+                                size_t expected_len);
+  ReadOutcome read_verified(const std::string& path, const internal::PageKey& key, char* buf,
+                            size_t expected_len, size_t* len) const;
+  // The leader's half of a single-flight load; publishes the result to waiters.
+  common::Result<size_t> lead(const internal::PageKey& key, std::string_view hex,
+                              const std::shared_ptr<internal::Flight>& flight, char* buf,
+                              size_t cap, const Loader& loader);
+  bool store_page(const internal::PageKey& key, std::string_view hex, const char* data, size_t len,
+                  const std::shared_ptr<internal::Flight>& flight);
+  int write_page_file(const internal::PageKey& key, std::string_view hex, const char* data,
+                      size_t len);
+  void insert_entry(const internal::PageKey& key, uint32_t bytes,
+                    const std::shared_ptr<internal::Flight>& flight);
+  bool reserve(uint64_t bytes);
+  bool evict_one();
+  void evict_bytes(uint64_t bytes);
+  void note_io_error(int err, std::string_view what);
+  void warn_limited(const std::string& message);
+  void hook(std::string_view event) const;
+
+  // Background thread (page_cache_restore.cc).
+  void enqueue(std::function<void()> task);
+  void background_loop();
+  void restore();
+  bool dropped_during_restore(const internal::PageKey& key);
+
+  const PageCacheOptions options_;
+  const common::Clock& clock_;
+  const std::string root_;     // <dir>/<P>
+  const std::string tmp_dir_;  // <dir>/<P>/tmp
+  std::unique_ptr<internal::Shard[]> shards_;
+  PageCacheStats stats_;
+
+  std::atomic<bool> opened_{false};
+  std::atomic<uint64_t> tick_;
+  std::atomic<uint32_t> gen_{1};
+  std::atomic<uint64_t> tmp_seq_{0};
+  std::atomic<int> consecutive_io_errors_{0};
+  std::atomic<bool> stopping_{false};
+  int lock_fd_ = -1;
+
+  std::mutex warn_mu_;
+  bool warned_ = false;            // GUARDED_BY(warn_mu_)
+  common::TimePoint last_warn_{};  // GUARDED_BY(warn_mu_)
+
+  std::mutex restore_mu_;
+  bool restoring_ = false;                       // GUARDED_BY(restore_mu_)
+  std::unordered_set<std::string> dropped_ids_;  // GUARDED_BY(restore_mu_), raw ids
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  std::deque<std::function<void()>> bg_queue_;  // GUARDED_BY(bg_mu_)
+  bool bg_busy_ = false;                        // GUARDED_BY(bg_mu_)
+  bool bg_stop_ = false;                        // GUARDED_BY(bg_mu_)
+  std::thread bg_thread_;
+};
+
+}  // namespace alluxio_fuse::cache

@@ -1,0 +1,199 @@
+// PageCache restore on restart (page-cache.md §4.3): a new instance on the same directory
+// serves the old pages without loading, deletes everything that is not a valid page file,
+// orders the LRU by mtime and trims to a lowered capacity.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "alluxio_fuse/cache/page_cache.h"
+
+namespace alluxio_fuse::cache {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint32_t kP = 4096;
+constexpr uint64_t kPageBytes = kHeaderSize + kP;
+
+class RestoreTest : public ::testing::Test {
+ protected:
+  RestoreTest() {
+    std::string tmpl = (fs::temp_directory_path() / "af-restore-XXXXXX").string();
+    EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  ~RestoreTest() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<PageCache> open_cache(uint64_t capacity_pages = 16) {
+    PageCacheOptions o;
+    o.dir = dir_;
+    o.page_size = kP;
+    o.capacity = capacity_pages * kPageBytes;
+    auto c = std::make_unique<PageCache>(std::move(o));
+    EXPECT_TRUE(c->open().ok());
+    c->wait_for_background();
+    return c;
+  }
+
+  static std::vector<char> data(uint64_t index) {
+    std::vector<char> v(kP);
+    for (size_t i = 0; i < kP; ++i) v[i] = static_cast<char>((i + 13 * index) & 0xFF);
+    return v;
+  }
+
+  PageCache::Loader loader(uint64_t index) {
+    return [this, index](char* buf, size_t) -> common::Result<size_t> {
+      calls_++;
+      auto d = data(index);
+      std::memcpy(buf, d.data(), d.size());
+      return d.size();
+    };
+  }
+
+  // Reads page `index`; returns whether it was a hit, checking the bytes.
+  bool read(PageCache& c, uint64_t index) {
+    std::vector<char> buf(kP);
+    bool hit = false;
+    auto r = c.get_or_load(id_, index, buf.data(), kP, loader(index), &hit);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(buf, data(index));
+    return hit;
+  }
+
+  std::string path(uint64_t index) const { return page_path(dir_, kP, id_, index); }
+  std::string root() const { return dir_ + "/" + std::to_string(kP); }
+
+  void set_mtime(uint64_t index, time_t sec) {
+    struct timespec ts[2] = {{sec, 0}, {sec, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, path(index).c_str(), ts, 0), 0);
+  }
+
+  std::string dir_;
+  std::string id_ = PageCache::make_file_id("s3://bucket/train/shard-0001.tar", "h:etag1");
+  std::atomic<int> calls_{0};
+};
+
+TEST_F(RestoreTest, RestartServesPagesWithoutLoading) {
+  {
+    auto c = open_cache();
+    for (uint64_t i = 0; i < 4; ++i) EXPECT_FALSE(read(*c, i));
+  }
+  EXPECT_EQ(calls_, 4);
+  auto c = open_cache();
+  EXPECT_EQ(c->stats().pages, 4u);
+  EXPECT_EQ(c->stats().bytes, 4 * kPageBytes);
+  for (uint64_t i = 0; i < 4; ++i) EXPECT_TRUE(read(*c, i)) << i;
+  EXPECT_EQ(calls_, 4);
+}
+
+TEST_F(RestoreTest, GarbageIsDeleted) {
+  {
+    auto c = open_cache();
+    read(*c, 0);
+    read(*c, 1);
+  }
+  const std::string fdir = file_dir(dir_, kP, id_);
+  std::vector<std::string> garbage = {
+      root() + "/tmp/leftover",        // interrupted write
+      root() + "/zz",                  // not a bucket (not hex)
+      root() + "/ab/not-a-file-id/0",  // bad file-id directory
+      fdir + "/007",                   // not a canonical index
+      fdir + "/junk",                  // not an index
+      dir_ + "/8192/aa/x",             // another page size
+  };
+  for (const auto& g : garbage) {
+    fs::create_directories(fs::path(g).parent_path());
+    std::ofstream(g) << "garbage";
+  }
+  // A page in the wrong bucket, and a valid page file under another index's name.
+  const std::string other_id = PageCache::make_file_id("k", "v");
+  const std::string wrong_bucket =
+      root() + "/" + (other_id.substr(0, 2) == "00" ? "01" : "00") + "/" + other_id;
+  fs::create_directories(wrong_bucket);
+  fs::copy_file(path(0), wrong_bucket + "/0");
+  fs::copy_file(path(0), path(9));
+  // A torn write: the header claims more data than the file holds.
+  fs::copy_file(path(0), path(5));
+  ASSERT_EQ(::truncate(path(5).c_str(), kPageBytes - 1), 0);
+
+  auto c = open_cache();
+  for (const auto& g : garbage) EXPECT_FALSE(fs::exists(g)) << g;
+  EXPECT_FALSE(fs::exists(dir_ + "/8192"));
+  EXPECT_FALSE(fs::exists(wrong_bucket));
+  EXPECT_FALSE(fs::exists(path(9)));
+  EXPECT_FALSE(fs::exists(path(5)));
+  EXPECT_TRUE(fs::exists(root() + "/tmp"));
+  EXPECT_EQ(c->stats().pages, 2u);
+  EXPECT_TRUE(read(*c, 0));
+  EXPECT_TRUE(read(*c, 1));
+  EXPECT_FALSE(read(*c, 9));
+  EXPECT_TRUE(fs::exists(dir_ + "/.lock"));
+}
+
+TEST_F(RestoreTest, CrcIsCheckedAtFirstReadNotAtRestore) {
+  {
+    auto c = open_cache();
+    read(*c, 0);
+  }
+  {
+    std::fstream f(path(0), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(kHeaderSize + 7);
+    f.put('\x5a' ^ data(0)[7]);
+  }
+  auto c = open_cache();
+  EXPECT_TRUE(c->contains(id_, 0));  // indexed: header and length are fine
+  EXPECT_FALSE(read(*c, 0));
+  EXPECT_EQ(c->stats().corrupt, 1u);
+  EXPECT_EQ(calls_, 2);
+}
+
+TEST_F(RestoreTest, LruFollowsMtimeAndLoweredCapacityKeepsNewest) {
+  {
+    auto c = open_cache();
+    for (uint64_t i = 0; i < 4; ++i) read(*c, i);
+  }
+  // Age order, oldest first: 2, 0, 3, 1.
+  set_mtime(2, 1'000'000);
+  set_mtime(0, 2'000'000);
+  set_mtime(3, 3'000'000);
+  set_mtime(1, 4'000'000);
+
+  auto c = open_cache(2);  // capacity lowered to two pages: keep 1 and 3
+  EXPECT_EQ(c->stats().pages, 2u);
+  EXPECT_FALSE(fs::exists(path(2)));
+  EXPECT_FALSE(fs::exists(path(0)));
+  EXPECT_TRUE(c->contains(id_, 1));
+  EXPECT_TRUE(c->contains(id_, 3));
+  EXPECT_EQ(c->stats().bytes, 2 * kPageBytes);
+
+  read(*c, 7);  // evicts the older restored page, 3
+  EXPECT_TRUE(c->contains(id_, 1));
+  EXPECT_FALSE(c->contains(id_, 3));
+  EXPECT_TRUE(c->contains(id_, 7));
+}
+
+TEST_F(RestoreTest, DroppedVersionIsNotRestoredLater) {
+  {
+    auto c = open_cache();
+    read(*c, 0);
+    c->drop_file(id_);
+    c->wait_for_background();
+  }
+  auto c = open_cache();
+  EXPECT_EQ(c->stats().pages, 0u);
+  EXPECT_FALSE(fs::exists(path(0)));
+}
+
+}  // namespace
+}  // namespace alluxio_fuse::cache
