@@ -13,12 +13,69 @@ namespace alluxio_fuse::app {
 using common::Code;
 using common::Status;
 
+namespace {
+
+// FUSE op observations into the metrics registry (op names are the closed set).
+class MetricsOpObserver final : public fuse::OpObserver {
+ public:
+  explicit MetricsOpObserver(metrics::Metrics& m) : metrics_(m) {}
+  void op_started(std::string_view op) override { metrics_.op_started(metrics::op_from_name(op)); }
+  void op_finished(std::string_view op, double seconds, int err) override {
+    metrics_.op_finished(metrics::op_from_name(op), seconds, err);
+  }
+
+ private:
+  metrics::Metrics& metrics_;
+};
+
+}  // namespace
+
 Daemon::Daemon(config::Config config, std::string mountpoint)
     : config_(std::move(config)),
       mountpoint_(std::move(mountpoint)),
       clock_(common::SystemClock::instance()) {}
 
-Daemon::~Daemon() = default;
+Daemon::~Daemon() {
+  // The scrape server reads every component: stop it before they go away.
+  if (metrics_server_) metrics_server_->stop();
+  metrics_server_.reset();
+}
+
+void Daemon::publish_stats() {
+  if (!fs_) return;
+  const fs::FsStats& s = fs_->stats();
+  auto& m = *metrics_;
+  m.set_metadata_cache_hits_total(metrics::MetadataHit::kPositive, s.meta_hits_positive.load());
+  m.set_metadata_cache_hits_total(metrics::MetadataHit::kNegative, s.meta_hits_negative.load());
+  m.set_total(metrics::CounterId::kMetadataCacheMisses, static_cast<double>(s.meta_misses.load()));
+  m.set_read_bytes_total(metrics::Source::kCache, s.read_bytes_cache.load());
+  m.set_read_bytes_total(metrics::Source::kWorker, s.read_bytes_worker.load());
+  m.set_read_bytes_total(metrics::Source::kUfs, s.read_bytes_ufs.load());
+  m.set_fetch_bytes_total(metrics::Source::kWorker, s.fetch_bytes_worker.load());
+  m.set_fetch_bytes_total(metrics::Source::kUfs, s.fetch_bytes_ufs.load());
+  m.set_total(metrics::CounterId::kReadaheadBytes, static_cast<double>(s.readahead_bytes.load()));
+  m.set(metrics::GaugeId::kMetadataCacheEntries,
+        static_cast<double>(fs_->metadata_cache().size()));
+}
+
+metrics::Health Daemon::health() const {
+  if (!mounted_.load()) return {false, "not mounted"};
+  if (stopping_.load()) return {false, "shutting down"};
+  return {true, ""};
+}
+
+Status Daemon::start_metrics() {
+  if (!config_.metrics.enabled) return Status::Ok();
+  auto server = metrics::Server::start(*metrics_, config_.metrics.listen.to_string(),
+                                       [this] { return health(); });
+  if (!server.ok()) return server.status();
+  metrics_server_ = std::move(*server);
+  if (config_.logger.path) {
+    Status written = metrics_server_->write_address_file(*config_.logger.path + "/metrics.addr");
+    if (!written.ok()) spdlog::warn("metrics: {}", written.to_string());
+  }
+  return Status::Ok();
+}
 
 Status Daemon::build_store(int* exit_code) {
   std::string_view scheme = common::uri_scheme(config_.ufs_root);
@@ -41,6 +98,9 @@ Status Daemon::start(int* exit_code) {
   *exit_code = 1;
   spdlog::info("alluxio-fuse starting: mount point {}, ufs_root {}, mode: {}", mountpoint_,
                config_.ufs_root, config::describe_mode(config_));
+  metrics_ = std::make_unique<metrics::Metrics>(
+      metrics::BuildInfo{ALLUXIO_FUSE_VERSION, ALLUXIO_FUSE_REVISION});
+  op_observer_ = std::make_unique<MetricsOpObserver>(*metrics_);
   AF_RETURN_IF_ERROR(build_store(exit_code));
   *exit_code = 1;
 
@@ -90,9 +150,13 @@ Status Daemon::start(int* exit_code) {
   so.max_idle_threads = config_.mount.max_idle_threads;
   so.extra_options = config_.mount.fuse_options;
   so.slow_op_threshold = config_.logger.slow_op_threshold;
-  session_ = std::make_unique<fuse::Session>(*fs_, so, nullptr);
+  metrics_->add_collect_hook([this] { publish_stats(); });
+  AF_RETURN_IF_ERROR(start_metrics());
+
+  session_ = std::make_unique<fuse::Session>(*fs_, so, op_observer_.get());
   Status mounted = session_->mount(mountpoint_);
   if (!mounted.ok()) return mounted;
+  mounted_ = true;
   *exit_code = 0;
   return Status::Ok();
 }
@@ -100,6 +164,7 @@ Status Daemon::start(int* exit_code) {
 Status Daemon::serve() {
   Status s = session_->run();
   session_->unmount();
+  mounted_ = false;
   spdlog::info("alluxio-fuse stopped serving {}", mountpoint_);
   return s;
 }

@@ -15,6 +15,8 @@
 #include "alluxio_fuse/config/config.h"
 #include "alluxio_fuse/fs/file_system.h"
 #include "alluxio_fuse/fuse/session.h"
+#include "alluxio_fuse/metrics/metrics.h"
+#include "alluxio_fuse/metrics/server.h"
 #include "alluxio_fuse/store/store.h"
 
 namespace alluxio_fuse::app {
@@ -36,14 +38,21 @@ class Daemon {
 
  private:
   common::Status build_store(int* exit_code);
+  common::Status start_metrics();
+  void publish_stats();
+  metrics::Health health() const;
 
   config::Config config_;
   std::string mountpoint_;
   common::SystemClock& clock_;
+  std::unique_ptr<metrics::Metrics> metrics_;
+  std::unique_ptr<fuse::OpObserver> op_observer_;
   std::unique_ptr<store::Store> ufs_;    // the UFS client (standalone root or fallback)
   store::Store* root_store_ = nullptr;   // what the core reads through
   std::unique_ptr<fs::FileSystem> fs_;
   std::unique_ptr<fuse::Session> session_;
+  std::unique_ptr<metrics::Server> metrics_server_;  // stopped first: it reads the others
+  std::atomic<bool> mounted_{false};
   std::atomic<bool> stopping_{false};
 };
 
