@@ -39,6 +39,8 @@ Daemon::~Daemon() {
   // The scrape server reads every component: stop it before they go away.
   if (metrics_server_) metrics_server_->stop();
   metrics_server_.reset();
+  // Readahead tasks use the core, the cache and the store: finish them first.
+  if (fetch_pool_) fetch_pool_->stop();
 }
 
 void Daemon::publish_stats() {
@@ -53,9 +55,24 @@ void Daemon::publish_stats() {
   m.set_read_bytes_total(metrics::Source::kUfs, s.read_bytes_ufs.load());
   m.set_fetch_bytes_total(metrics::Source::kWorker, s.fetch_bytes_worker.load());
   m.set_fetch_bytes_total(metrics::Source::kUfs, s.fetch_bytes_ufs.load());
-  m.set_total(metrics::CounterId::kReadaheadBytes, static_cast<double>(s.readahead_bytes.load()));
   m.set(metrics::GaugeId::kMetadataCacheEntries,
         static_cast<double>(fs_->metadata_cache().size()));
+  if (page_cache_) {
+    const cache::PageCacheStats& c = page_cache_->stats();
+    auto total = [&](metrics::CounterId id, const std::atomic<uint64_t>& v) {
+      m.set_total(id, static_cast<double>(v.load()));
+    };
+    total(metrics::CounterId::kPageCacheHits, c.hits);
+    total(metrics::CounterId::kPageCacheMisses, c.misses);
+    total(metrics::CounterId::kPageCacheEvictions, c.evictions);
+    total(metrics::CounterId::kPageCacheCorruptPages, c.corrupt);
+    total(metrics::CounterId::kReadaheadBytes, c.readahead_bytes);
+    total(metrics::CounterId::kReadaheadUnusedBytes, c.readahead_unused_bytes);
+    m.set(metrics::GaugeId::kPageCacheSizeBytes, static_cast<double>(c.bytes.load()));
+    m.set(metrics::GaugeId::kPageCachePages, static_cast<double>(c.pages.load()));
+    m.set(metrics::GaugeId::kPageCacheCapacityBytes, static_cast<double>(c.capacity.load()));
+    m.set(metrics::GaugeId::kPageCacheEnabled, c.enabled.load() ? 1 : 0);
+  }
 }
 
 metrics::Health Daemon::health() const {
@@ -136,7 +153,24 @@ Status Daemon::start(int* exit_code) {
   fo.readahead_per_file = config_.page_cache.readahead.per_file_fetches;
   fo.max_read = config_.mount.max_read;
   fo.memory_budget = config_.page_cache.memory_budget;
-  fs_ = std::make_unique<fs::FileSystem>(fo, *root_store_, clock_);
+  if (config_.page_cache.enabled) {
+    cache::PageCacheOptions po;
+    po.dir = config_.page_cache.dir;
+    po.page_size = static_cast<uint32_t>(config_.options.page_size);
+    po.capacity = config_.page_cache.capacity;
+    po.enabled = true;
+    po.clock = &clock_;
+    page_cache_ = std::make_unique<cache::PageCache>(po);
+    Status opened = page_cache_->open();
+    if (!opened.ok()) return opened;
+    fetch_pool_ = std::make_unique<cache::FetchPool>(config_.page_cache.max_inflight_fetches);
+    spdlog::info("page cache: {} ({} bytes capacity, page size {})", po.dir, po.capacity,
+                 po.page_size);
+  } else {
+    spdlog::info("page cache: disabled");
+  }
+  fs_ = std::make_unique<fs::FileSystem>(fo, *root_store_, clock_, page_cache_.get(),
+                                         fetch_pool_.get());
 
   fuse::SessionOptions so;
   so.fsname = config_.mount.fsname;

@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "alluxio_fuse/cache/fetch_pool.h"
+#include "alluxio_fuse/cache/page_cache.h"
 #include "alluxio_fuse/common/clock.h"
 #include "alluxio_fuse/common/status.h"
 #include "alluxio_fuse/config/config.h"
@@ -49,6 +51,8 @@ class Daemon {
   std::unique_ptr<fuse::OpObserver> op_observer_;
   std::unique_ptr<store::Store> ufs_;    // the UFS client (standalone root or fallback)
   store::Store* root_store_ = nullptr;   // what the core reads through
+  std::unique_ptr<cache::PageCache> page_cache_;
+  std::unique_ptr<cache::FetchPool> fetch_pool_;  // stopped before the core goes away
   std::unique_ptr<fs::FileSystem> fs_;
   std::unique_ptr<fuse::Session> session_;
   std::unique_ptr<metrics::Server> metrics_server_;  // stopped first: it reads the others

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <string>
 
+#include "alluxio_fuse/cache/readahead.h"
 #include "alluxio_fuse/fs/file_system.h"
 
 namespace alluxio_fuse::fs {
@@ -32,9 +33,7 @@ struct FileSystem::ReadHandle {
   bool size_exact = true;
   bool incomplete = false;  // mCompleted == false: reads fail until complete
   std::mutex mu;
-  uint64_t next = 0;    // GUARDED_BY(mu): offset after the previous read (readahead)
-  uint64_t window = 0;  // GUARDED_BY(mu): readahead window in bytes, 0 = off
-  bool changed = false;  // GUARDED_BY(mu): a short page showed the file changed
+  std::unique_ptr<cache::Readahead> readahead;  // GUARDED_BY(mu); null when off
 };
 
 // Key of the parent directory of `key` under `root` (root's parent is root).

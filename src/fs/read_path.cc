@@ -13,6 +13,8 @@
 #include <cstring>
 #include <memory>
 
+#include "alluxio_fuse/cache/fetch_pool.h"
+#include "alluxio_fuse/cache/page_cache.h"
 #include "alluxio_fuse/common/hash.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/fs/file_system.h"
@@ -40,11 +42,16 @@ Result<OpenReply> FileSystem::open(uint64_t ino, int flags) {
   h->size = info->size;
   h->size_exact = info->size_exact;
   h->incomplete = !info->completed;
-  if (!h->version.empty()) {
-    std::string material = h->key;
-    material.push_back('\0');
-    material += h->version;
-    h->file_id = common::sha256_hex(material);
+  const bool cacheable = page_cache_ != nullptr && !h->version.empty() && h->size_exact;
+  if (cacheable) h->file_id = cache::PageCache::make_file_id(h->key, h->version);
+  if (cacheable && fetch_pool_ != nullptr && options_.readahead) {
+    cache::ReadaheadOptions ro;
+    ro.page_size = options_.page_size;
+    ro.initial_window = options_.readahead_initial;
+    ro.max_window = options_.readahead_max;
+    ro.per_file_fetches = options_.readahead_per_file;
+    ro.max_read = options_.max_read;
+    h->readahead = std::make_unique<cache::Readahead>(ro);
   }
 
   OpenReply reply;
@@ -54,6 +61,10 @@ Result<OpenReply> FileSystem::open(uint64_t ino, int flags) {
     // Keep the kernel's pages only when they are of this very version (page-cache.md §6).
     reply.keep_cache = !h->version.empty() && node->kernel_version_known &&
                        node->kernel_version == h->version;
+    // A newer version was seen: pages of the old one must never be served again.
+    if (page_cache_ != nullptr && node->kernel_version_known && node->kernel_version != h->version) {
+      page_cache_->drop_file(cache::PageCache::make_file_id(h->key, node->kernel_version));
+    }
     node->kernel_version = h->version;
     node->kernel_version_known = !h->version.empty();
   }
@@ -72,6 +83,49 @@ void FileSystem::invalidate_file(ReadHandle& h) {
   meta_.invalidate(h.key, parent_key_of(options_.root, h.key));
 }
 
+namespace {
+
+// Loads one whole page of `key` from the store into `buf` and checks its length against the
+// size seen at open (page-cache.md §1): a short page means the file changed under us.
+struct PageLoad {
+  store::Store& store;
+  const std::string& key;
+  uint64_t page_start;
+  size_t expected;
+  uint64_t size;
+  store::Source* source;
+
+  Result<size_t> operator()(char* buf, size_t cap) const {
+    store::ReadRequest req;
+    req.key = key;
+    req.offset = page_start;
+    req.length = std::min(expected, cap);
+    req.known_size = size;
+    auto reply = store.read(req, buf);
+    if (!reply.ok()) return reply.status();
+    if (source != nullptr) *source = reply->source;
+    if (reply->bytes != req.length) {
+      return Status(Code::kIo, "file changed during read (page at " + std::to_string(page_start) +
+                                   ": got " + std::to_string(reply->bytes) + " of " +
+                                   std::to_string(req.length) + " bytes): " + key);
+    }
+    return reply->bytes;
+  }
+};
+
+// A page-sized scratch buffer per libfuse thread for reads that cover part of a page.
+char* scratch_page(size_t size) {
+  thread_local std::unique_ptr<char[]> buf;
+  thread_local size_t capacity = 0;
+  if (capacity < size) {
+    buf.reset(new char[size]);
+    capacity = size;
+  }
+  return buf.get();
+}
+
+}  // namespace
+
 Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t begin,
                                            size_t end, char* out) {
   const uint64_t page_size = options_.page_size;
@@ -83,6 +137,42 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
                               : static_cast<size_t>(page_size);
   end = std::min(end, expected);
   if (begin >= end) return size_t{0};
+
+  if (!h.file_id.empty() && page_cache_->enabled()) {
+    store::Source source = store::Source::kUfs;
+    PageLoad load{store_, h.key, page_start, expected, h.size, &source};
+    cache::PageCache::Loader loader = [&](char* buf, size_t cap) -> Result<size_t> {
+      cache::FetchPool::Slot slot;
+      if (fetch_pool_ != nullptr) slot = fetch_pool_->acquire_demand();
+      auto got = load(buf, cap);
+      if (got.ok()) {
+        auto& fetched = source == store::Source::kWorker ? stats_.fetch_bytes_worker
+                                                         : stats_.fetch_bytes_ufs;
+        fetched.fetch_add(*got, std::memory_order_relaxed);
+      }
+      return got;
+    };
+    const bool whole = begin == 0 && end == expected;
+    char* target = whole ? out : scratch_page(expected);
+    bool hit = false;
+    auto got = page_cache_->get_or_load(h.file_id, index, target, expected, loader, &hit);
+    if (!got.ok()) {
+      if (got.status().code() == Code::kIo) invalidate_file(h);
+      return got.status();
+    }
+    if (*got != expected) {
+      invalidate_file(h);
+      return Status(Code::kIo, "file changed during read: " + h.key);
+    }
+    if (!whole) std::memcpy(out, target + begin, end - begin);
+    auto& counter = hit ? stats_.read_bytes_cache
+                        : (source == store::Source::kWorker ? stats_.read_bytes_worker
+                                                            : stats_.read_bytes_ufs);
+    counter.fetch_add(end - begin, std::memory_order_relaxed);
+    return end - begin;
+  }
+
+  // No cache for this file: a partial-page request straight into the reply.
   store::ReadRequest req;
   req.key = h.key;
   req.offset = page_start + begin;
@@ -102,6 +192,41 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
                                  " of " + std::to_string(req.length) + " bytes): " + h.key);
   }
   return reply->bytes;
+}
+
+void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset, size_t length) {
+  std::vector<uint64_t> pages;
+  {
+    std::lock_guard<std::mutex> lock(h->mu);
+    if (!h->readahead) return;
+    pages = h->readahead->on_read(offset, length, h->size, [&](uint64_t i) {
+      return page_cache_->contains(h->file_id, i);
+    });
+  }
+  const uint64_t page_size = options_.page_size;
+  for (uint64_t index : pages) {
+    const uint64_t page_start = index * page_size;
+    const size_t expected =
+        static_cast<size_t>(std::min<uint64_t>(page_size, h->size - page_start));
+    auto task = [this, h, index, page_start, expected] {
+      std::unique_ptr<char[]> scratch(new char[expected]);
+      store::Source source = store::Source::kUfs;
+      PageLoad load{store_, h->key, page_start, expected, h->size, &source};
+      cache::PageCache::Loader loader = [&](char* buf, size_t cap) { return load(buf, cap); };
+      Status s = page_cache_->prefetch(h->file_id, index, scratch.get(), expected, loader);
+      if (s.ok()) {
+        auto& fetched = source == store::Source::kWorker ? stats_.fetch_bytes_worker
+                                                         : stats_.fetch_bytes_ufs;
+        fetched.fetch_add(expected, std::memory_order_relaxed);
+      }
+      std::lock_guard<std::mutex> lock(h->mu);
+      h->readahead->fetch_done(index);
+    };
+    if (!fetch_pool_->submit(cache::FetchPool::Kind::kReadahead, std::move(task))) {
+      std::lock_guard<std::mutex> lock(h->mu);
+      h->readahead->fetch_done(index);
+    }
+  }
 }
 
 Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, size_t length, char* buf) {
@@ -139,6 +264,7 @@ Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, size_t length, cha
       break;
     }
   }
+  if (h->readahead) readahead_after(h, offset, done);
   return done;
 }
 

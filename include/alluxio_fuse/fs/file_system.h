@@ -164,7 +164,7 @@ class FileSystem {
   Stat make_stat(uint64_t ino, const store::FileInfo& info) const;
   Result<size_t> read_page_slice(ReadHandle& h, uint64_t index, size_t begin, size_t end,
                                  char* out);
-  void readahead_after(ReadHandle& h, uint64_t offset, size_t length);
+  void readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset, size_t length);
   void invalidate_file(ReadHandle& h);
 
   Options options_;
