@@ -59,10 +59,13 @@ int main(int argc, char** argv) {
 
   std::string unmount_point;
   bool lazy = false;
+  bool stale_only = false;
   auto* unmount = app.add_subcommand("unmount", "unmount (fusermount3 -u)");
   unmount->alias("umount");
   unmount->add_option("mountpoint", unmount_point, "mount point")->required();
   unmount->add_flag("-l,--lazy", lazy, "detach now, clean up when no longer busy");
+  unmount->add_flag("--stale-only", stale_only,
+                    "only clear a dead mount (Transport endpoint is not connected)");
 
   std::string check_config_path;
   std::vector<std::string> check_opts;
@@ -78,7 +81,7 @@ int main(int argc, char** argv) {
   }
   if (!log_level.empty()) mount_cmd.log_level = log_level;
   if (mount->parsed()) return alluxio_fuse::app::mount_command(mount_cmd);
-  if (unmount->parsed()) return alluxio_fuse::app::unmount_command(unmount_point, lazy);
+  if (unmount->parsed()) return alluxio_fuse::app::unmount_command(unmount_point, lazy, stale_only);
   if (check->parsed()) return alluxio_fuse::app::check_config_command(check_config_path, check_opts);
   return 2;
 }

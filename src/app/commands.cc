@@ -7,12 +7,17 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#ifdef ALLUXIO_FUSE_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <chrono>
 #include <thread>
 
 #include "alluxio_fuse/app/app.h"
@@ -83,6 +88,15 @@ int wait_for_child(int fd) {
   while (!message.empty() && message.back() == '\n') message.pop_back();
   if (code != 0) std::cerr << "alluxio-fuse: " << message << "\n";
   return code;
+}
+
+// sd_notify(3) when started by systemd with Type=notify (NOTIFY_SOCKET set); a no-op otherwise.
+void notify_systemd(const std::string& state) {
+#ifdef ALLUXIO_FUSE_HAVE_SYSTEMD
+  sd_notify(0, state.c_str());
+#else
+  (void)state;
+#endif
 }
 
 void detach_stdio() {
@@ -167,11 +181,29 @@ int mount_command(const MountCommand& command) {
     }
     return code;
   }
-  if (report_fd >= 0) {
-    // A daemon holds none of its parent's terminal or pipes (logs went to a file or syslog).
-    detach_stdio();
-    report(report_fd, 0, "mounted");
-  }
+  // Readiness: the mount answers once the loop has handled the kernel's INIT, so a probe from
+  // another thread (statfs always reaches the daemon) decides when to tell the parent and
+  // systemd. Until then nothing reports success.
+  std::thread ready_thread([report_fd, mp = *mountpoint, &daemon]() mutable {
+    bool ok = false;
+    for (int i = 0; i < 200 && !ok; ++i) {
+      struct statfs sfs {};
+      ok = ::statfs(mp.c_str(), &sfs) == 0;
+      if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (report_fd >= 0) {
+      // A daemon holds none of its parent's terminal or pipes (logs went to a file or syslog).
+      if (ok) detach_stdio();
+      report(report_fd, ok ? 0 : 1, ok ? "mounted" : "the mount did not answer within 10s");
+    }
+    if (ok) {
+      spdlog::info("mount {} is answering", mp);
+      notify_systemd("READY=1\nSTATUS=serving " + mp);
+    } else {
+      spdlog::error("mount {} did not answer within 10s; stopping", mp);
+      daemon->request_stop();
+    }
+  });
 
   std::thread signal_thread([&daemon, stop_signals] {
     int sig = 0;
@@ -180,6 +212,8 @@ int mount_command(const MountCommand& command) {
     daemon->request_stop();  // idempotent: also our own wake-up after serve() returned
   });
   common::Status served = daemon->serve();
+  ready_thread.join();
+  notify_systemd("STOPPING=1");
   // The loop may have ended without a signal (external unmount): stop, then wake the waiter.
   daemon->request_stop();
   pthread_kill(signal_thread.native_handle(), SIGTERM);
@@ -198,7 +232,15 @@ int check_config_command(const std::string& config_path,
   return 0;
 }
 
-int unmount_command(const std::string& mountpoint, bool lazy) {
+int unmount_command(const std::string& mountpoint, bool lazy, bool stale_only) {
+  if (stale_only) {
+    // For ExecStartPre: clear a dead mount, leave a live one (or no mount) alone.
+    struct statfs sfs {};
+    if (::statfs(mountpoint.c_str(), &sfs) == 0 || (errno != ENOTCONN && errno != ECONNABORTED)) {
+      return 0;
+    }
+    lazy = true;
+  }
   common::Status s = unmount_path(mountpoint, lazy);
   if (!s.ok()) {
     std::cerr << "alluxio-fuse: " << s.message() << "\n";

@@ -20,7 +20,8 @@ struct MountCommand {
 
 int mount_command(const MountCommand& command);
 int check_config_command(const std::string& config_path, const std::vector<std::string>& options);
-int unmount_command(const std::string& mountpoint, bool lazy);
+// `stale_only`: unmount only a dead FUSE mount (ENOTCONN), exit 0 otherwise.
+int unmount_command(const std::string& mountpoint, bool lazy, bool stale_only = false);
 
 struct RouteCommand {
   std::string config_path;
