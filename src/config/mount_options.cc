@@ -28,6 +28,19 @@ bool ignored(std::string_view name) {
          name == "user" || name == "users" || name.substr(0, 2) == "x-";
 }
 
+// Generic VFS flags that mount(8) and mount.fuse3 add on their own (fstab entries): passed to
+// the kernel through libfuse, which knows them all.
+bool vfs_flag(std::string_view name) {
+  static constexpr std::string_view kFlags[] = {
+      "dev",      "nodev",      "suid",        "nosuid",        "exec",     "noexec",
+      "async",    "sync",       "dirsync",     "atime",         "noatime",  "nodiratime",
+      "relatime", "norelatime", "strictatime", "nostrictatime", "lazytime", "nolazytime"};
+  for (auto f : kFlags) {
+    if (f == name) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<std::string> find_config_option(const std::vector<std::string>& opts) {
@@ -49,6 +62,10 @@ std::vector<std::string> apply_mount_options(Config& config, const std::vector<s
     const std::optional<std::string> value =
         eq == std::string::npos ? std::nullopt : std::optional<std::string>(item.substr(eq + 1));
     if (ignored(name)) continue;
+    if (!value && vfs_flag(name)) {
+      config.mount.fuse_options.push_back(name);
+      continue;
+    }
     if (name == "config") {
       if (!value || value->empty()) {
         errors.push_back("-o config: expected config=<file>");

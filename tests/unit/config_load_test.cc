@@ -268,6 +268,15 @@ TEST(MountOptions, ApplyOverridesFile) {
   EXPECT_TRUE(c.mount.ro);
 }
 
+TEST(MountOptions, VfsFlagsFromMountHelperPassThrough) {
+  // mount(8) / mount.fuse3 add generic flags to fstab mounts; libfuse forwards them.
+  Config c = load_ok("ufs_root: file:///d\n");
+  auto errors = apply_mount_options(c, {"dev,suid,nosuid,nodev,noatime,rw"});
+  EXPECT_TRUE(errors.empty()) << ::testing::PrintToString(errors);
+  EXPECT_THAT(c.mount.fuse_options, ElementsAre("dev", "suid", "nosuid", "nodev", "noatime"));
+  EXPECT_FALSE(apply_mount_options(c, {"dev=1"}).empty());
+}
+
 TEST(MountOptions, ValueErrorsNameKey) {
   Config c;
   auto e = apply_mount_options(c, {"max_threads", "allow_other=maybe", "config="});
