@@ -67,6 +67,7 @@ ClusterStore::ClusterStore(cluster::Router& router, worker::WorkerClient& worker
       options_(std::move(options)),
       clock_(clock),
       sleep_(std::move(sleep)),
+      worker_errors_(clock),
       rng_(options_.jitter_seed != 0 ? options_.jitter_seed : std::random_device{}()) {
   if (!sleep_) sleep_ = [](Duration d) { std::this_thread::sleep_for(d); };
 }
@@ -202,7 +203,13 @@ ClusterStore::Outcome ClusterStore::run(const std::string& key, Kind kind, TimeP
           continue;
         case Code::kServerError:
         case Code::kBadResponse:
-          spdlog::warn("worker {}:{}: {}", addr.host, addr.port, st.message());
+          if (uint64_t quiet = 0;
+              worker_errors_.should_log(addr.host + ":" + std::to_string(addr.port) + " " +
+                                            std::string(common::to_string(st.code())),
+                                        &quiet)) {
+            spdlog::warn("worker {}:{}: {} ({} similar lines suppressed)", addr.host, addr.port,
+                         st.message(), quiet);
+          }
           if (moved_after_error) return {std::move(st), false};
           moved_after_error = true;
           last = std::move(st);

@@ -30,6 +30,7 @@
 #include "alluxio_fuse/cluster/router.h"
 #include "alluxio_fuse/common/clock.h"
 #include "alluxio_fuse/common/status.h"
+#include "alluxio_fuse/log/rate_limit.h"
 #include "alluxio_fuse/router/attempt_tap.h"
 #include "alluxio_fuse/store/store.h"
 #include "alluxio_fuse/worker/worker_client.h"
@@ -138,6 +139,7 @@ class ClusterStore final : public store::Store {
   SleepFn sleep_;
   RouterStats stats_;
   std::atomic<bool> in_fallback_{false};
+  log::RateLimiter worker_errors_;  // one WARN per worker and error class per minute
 
   std::mutex mu_;                     // guards the members below; never held across I/O
   std::mt19937_64 rng_;               // GUARDED_BY(mu_), backoff jitter
