@@ -36,3 +36,23 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/d
   systemctl stop etcd || true
 fi
 echo "install-deps: ok"
+
+# ---- s3 (owner: ufs/s3) ------------------------------------------------------------------
+# s3rver, the S3-compatible server the S3 store tests run against, pinned in
+# tests/s3/package.json + package-lock.json and installed into tests/s3/node_modules (git
+# ignores it). Node and npm come from apt on a fresh Debian 12 machine.
+S3_TEST_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/s3"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: node/npm missing (apt packages nodejs npm); run as root" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [ ! -f "$S3_TEST_DIR/node_modules/s3rver/package.json" ]; then
+  echo "install-deps: installing s3rver into $S3_TEST_DIR/node_modules"
+  (cd "$S3_TEST_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# ---- end s3 ------------------------------------------------------------------------------
