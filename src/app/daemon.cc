@@ -153,6 +153,10 @@ Status Daemon::start(int* exit_code) {
   fo.readahead_per_file = config_.page_cache.readahead.per_file_fetches;
   fo.max_read = config_.mount.max_read;
   fo.memory_budget = config_.page_cache.memory_budget;
+  fo.staging_dir = config_.write.staging_dir;
+  fo.staging_capacity = config_.write.staging_capacity;
+  fo.max_file_size = config_.write.max_file_size;
+  fo.keep_failed = config_.write.keep_failed;
   if (config_.page_cache.enabled) {
     cache::PageCacheOptions po;
     po.dir = config_.page_cache.dir;
