@@ -73,6 +73,16 @@ int main(int argc, char** argv) {
   check->add_option("-c,--config", check_config_path, "conf.yaml")->required();
   check->add_option("-o", check_opts, "mount options to apply")->allow_extra_args(false);
 
+  alluxio_fuse::app::RouteCommand route_cmd;
+  unsigned route_count = 0;
+  auto* route = app.add_subcommand("route", "print the ordered worker candidates of paths or keys");
+  route->add_option("-c,--config", route_cmd.config_path, "conf.yaml")->required();
+  route->add_option("--count", route_count, "candidates per key (default routing.candidates)");
+  route->add_flag("--raw", route_cmd.raw, "use each argument verbatim as the key");
+  route->add_flag("--json", route_cmd.json, "print one JSON array");
+  route->add_option("keys", route_cmd.args, "paths under the mount root or full keys")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -82,6 +92,10 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) mount_cmd.log_level = log_level;
   if (mount->parsed()) return alluxio_fuse::app::mount_command(mount_cmd);
   if (unmount->parsed()) return alluxio_fuse::app::unmount_command(unmount_point, lazy, stale_only);
+  if (route->parsed()) {
+    if (route_count > 0) route_cmd.count = route_count;
+    return alluxio_fuse::app::route_command(route_cmd);
+  }
   if (check->parsed()) return alluxio_fuse::app::check_config_command(check_config_path, check_opts);
   return 2;
 }

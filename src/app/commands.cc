@@ -23,6 +23,7 @@
 #include "alluxio_fuse/app/app.h"
 #include "alluxio_fuse/config/config.h"
 #include "alluxio_fuse/log/log.h"
+#include "alluxio_fuse/router/backend.h"
 #include "daemon.h"
 #include "mountpoint.h"
 
@@ -246,6 +247,20 @@ int unmount_command(const std::string& mountpoint, bool lazy, bool stale_only) {
     std::cerr << "alluxio-fuse: " << s.message() << "\n";
     return 1;
   }
+  return 0;
+}
+
+int route_command(const RouteCommand& command) {
+  std::optional<config::Config> cfg = load(command.config_path, {});
+  if (!cfg) return 2;
+  // Quiet: route prints only its answer on stdout; problems go to stderr.
+  spdlog::set_level(spdlog::level::warn);
+  auto out = router::route_output(*cfg, command.args, command.count, command.raw, command.json);
+  if (!out.ok()) {
+    std::cerr << "alluxio-fuse: route: " << out.status().message() << "\n";
+    return out.status().code() == common::Code::kInvalid ? 2 : 1;
+  }
+  std::cout << *out << "\n";
   return 0;
 }
 

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "alluxio_fuse/common/uri.h"
+#include "alluxio_fuse/router/backend.h"
 #include "alluxio_fuse/ufs/local_store.h"
+#include "alluxio_fuse/ufs/s3_store.h"
 
 namespace alluxio_fuse::app {
 
@@ -39,6 +41,7 @@ Daemon::~Daemon() {
   // The scrape server reads every component: stop it before they go away.
   if (metrics_server_) metrics_server_->stop();
   metrics_server_.reset();
+  if (cluster_) cluster_->stop();
   // Readahead tasks use the core, the cache and the store: finish them first.
   if (fetch_pool_) fetch_pool_->stop();
 }
@@ -57,6 +60,25 @@ void Daemon::publish_stats() {
   m.set_fetch_bytes_total(metrics::Source::kUfs, s.fetch_bytes_ufs.load());
   m.set(metrics::GaugeId::kMetadataCacheEntries,
         static_cast<double>(fs_->metadata_cache().size()));
+  if (cluster_) {
+    const router::RouterStats& r = cluster_->stats();
+    m.set_total(metrics::CounterId::kRouterFailovers, static_cast<double>(r.failovers.load()));
+    m.set_total(metrics::CounterId::kBadEntries, static_cast<double>(r.bad_entries.load()));
+    m.set_ufs_fallback_total(metrics::FallbackReason::kUnavailable, r.fallback_unavailable.load());
+    m.set_ufs_fallback_total(metrics::FallbackReason::kTimeout, r.fallback_timeout.load());
+    m.set_ufs_fallback_total(metrics::FallbackReason::kMiss, r.fallback_miss.load());
+    m.set_ufs_fallback_total(metrics::FallbackReason::kServerError, r.fallback_server_error.load());
+    m.set_ufs_fallback_total(metrics::FallbackReason::kUnsupported, r.fallback_unsupported.load());
+    m.set(metrics::GaugeId::kMembershipWorkers, static_cast<double>(cluster_->membership_workers()));
+    m.set(metrics::GaugeId::kMembershipSuspectWorkers,
+          static_cast<double>(cluster_->suspect_workers()));
+    if (const cluster::MembershipStats* ms = cluster_->membership_stats()) {
+      m.set_membership_refresh_total(metrics::RefreshResult::kChanged, ms->refresh_changed.load());
+      m.set_membership_refresh_total(metrics::RefreshResult::kUnchanged,
+                                     ms->refresh_unchanged.load());
+      m.set_membership_refresh_total(metrics::RefreshResult::kError, ms->refresh_error.load());
+    }
+  }
   if (page_cache_) {
     const cache::PageCacheStats& c = page_cache_->stats();
     auto total = [&](metrics::CounterId id, const std::atomic<uint64_t>& v) {
@@ -78,6 +100,9 @@ void Daemon::publish_stats() {
 metrics::Health Daemon::health() const {
   if (!mounted_.load()) return {false, "not mounted"};
   if (stopping_.load()) return {false, "shutting down"};
+  if (cluster_ && cluster_->membership_workers() == 0 && ufs_ == nullptr) {
+    return {false, "no workers and no UFS fallback"};
+  }
   return {true, ""};
 }
 
@@ -96,18 +121,43 @@ Status Daemon::start_metrics() {
 
 Status Daemon::build_store(int* exit_code) {
   std::string_view scheme = common::uri_scheme(config_.ufs_root);
+  // The UFS client: the root itself in standalone mode, the fallback in cluster mode.
   if (scheme == "file") {
     ufs_ = std::make_unique<ufs::LocalStore>(config_.ufs_root);
+  } else if (scheme == "s3" || scheme == "s3a") {
+    if (!config_.is_cluster() || config_.fallback.enabled) {
+      ufs_http_ = http::make_curl_client(ufs::s3_client_options(config_), metrics_.get());
+      auto s3 = ufs::make_s3_store(config_, *ufs_http_);
+      if (!s3.ok()) {
+        if (!config_.is_cluster()) {
+          *exit_code = s3.status().code() == Code::kPermission ? 2 : 1;
+          return Status(s3.status().code(), "target_options: " + s3.status().message());
+        }
+        spdlog::warn("UFS fallback disabled: {}", s3.status().to_string());
+      } else {
+        ufs_ = std::move(*s3);
+      }
+    }
   } else if (!config_.is_cluster()) {
     *exit_code = 2;
     return Status(Code::kUnsupported, "ufs_root: standalone mode has no UFS client for scheme \"" +
-                                          std::string(scheme) + "\" (supported: file)");
+                                          std::string(scheme) + "\" (supported: file, s3, s3a)");
   }
-  if (config_.is_cluster()) {
-    *exit_code = 2;
-    return Status(Code::kUnsupported, "cluster mode is not available in this build");
+
+  if (!config_.is_cluster()) {
+    root_store_ = ufs_.get();
+    return Status::Ok();
   }
-  root_store_ = ufs_.get();
+  auto backend = router::make_cluster_backend(config_, ufs_.get(), metrics_.get());
+  if (!backend.ok()) {
+    *exit_code = backend.status().code() == Code::kInvalid ? 2 : 1;
+    return backend.status();
+  }
+  cluster_ = std::move(*backend);
+  root_store_ = &cluster_->store();
+  spdlog::info("cluster mode: {} workers, virtual nodes per worker {}, UFS fallback {}",
+               cluster_->membership_workers(), config_.options.virtual_nodes,
+               ufs_ ? "enabled" : "disabled");
   return Status::Ok();
 }
 
@@ -214,6 +264,8 @@ void Daemon::request_stop() {
     session_->exit();
     session_->unmount();
   }
+  // Calls still waiting on a worker return at once instead of holding the unmount.
+  if (cluster_) cluster_->stop();
 }
 
 }  // namespace alluxio_fuse::app

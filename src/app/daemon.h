@@ -17,9 +17,14 @@
 #include "alluxio_fuse/config/config.h"
 #include "alluxio_fuse/fs/file_system.h"
 #include "alluxio_fuse/fuse/session.h"
+#include "alluxio_fuse/http/client.h"
 #include "alluxio_fuse/metrics/metrics.h"
 #include "alluxio_fuse/metrics/server.h"
 #include "alluxio_fuse/store/store.h"
+
+namespace alluxio_fuse::router {
+class ClusterBackend;
+}  // namespace alluxio_fuse::router
 
 namespace alluxio_fuse::app {
 
@@ -49,7 +54,9 @@ class Daemon {
   common::SystemClock& clock_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<fuse::OpObserver> op_observer_;
+  std::unique_ptr<http::Client> ufs_http_;  // HTTP client of an S3 UFS
   std::unique_ptr<store::Store> ufs_;    // the UFS client (standalone root or fallback)
+  std::unique_ptr<router::ClusterBackend> cluster_;  // cluster mode only
   store::Store* root_store_ = nullptr;   // what the core reads through
   std::unique_ptr<cache::PageCache> page_cache_;
   std::unique_ptr<cache::FetchPool> fetch_pool_;  // stopped before the core goes away
