@@ -278,7 +278,9 @@ class FailoverTest(ClusterTestCase):
         m = self.start_mount(self.cluster_config(
             fallback={"enabled": False},
             routing={"data_timeout": "2s", "metadata_timeout": "2s", "retries": 1},
-            page_cache={"enabled": False}))
+            # direct_io: one FUSE read per read(2). Through the kernel page cache, a failed
+            # readahead page is retried once synchronously, which would double the wait.
+            page_cache={"enabled": False}, mount={"direct_io": True}))
         with open(m.path(rel), "rb") as f:  # metadata while the workers answer
             for w in self.workers.values():
                 w.faults({"hang": True})
