@@ -107,10 +107,11 @@ class Mount:
                                                os.path.join(workdir, name + "-staging"))
         write_yaml(self.config_path, cfg)
         self.stderr_path = os.path.join(workdir, name + ".stderr")
-        self.proc = subprocess.Popen(
-            [BINARY, "mount", self.mountpoint, "--config", self.config_path, "--foreground"]
-            + list(extra_args),
-            stdout=subprocess.DEVNULL, stderr=open(self.stderr_path, "wb"))
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [BINARY, "mount", self.mountpoint, "--config", self.config_path, "--foreground"]
+                + list(extra_args),
+                stdout=subprocess.DEVNULL, stderr=err)
         try:
             wait_until(lambda: is_mountpoint(self.mountpoint) or self.proc.poll() is not None,
                        start_timeout, "mount of " + self.mountpoint)
