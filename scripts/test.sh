@@ -23,7 +23,8 @@ status=0
 ctest --test-dir build --output-on-failure --timeout 900 -j 2 || status=1
 
 echo "== sanitizer build (ASan+UBSan), unit tests"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALLUXIO_FUSE_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALLUXIO_FUSE_SANITIZE=ON \
+  -DALLUXIO_FUSE_INTEGRATION_TESTS=OFF >/dev/null
 cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L unit --output-on-failure --timeout 300 -j 2 || status=1
