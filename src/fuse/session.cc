@@ -225,6 +225,8 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                                           &param, static_cast<off_t>(de.next_offset));
           } else {
             struct stat st {};
+            // glibc readdir() skips entries whose d_ino is 0; any non-zero number serves (no use_ino).
+            st.st_ino = de.next_offset;
             st.st_mode = de.is_dir ? S_IFDIR : S_IFREG;
             need = fuse_add_direntry(req, buf.data() + used, size - used, de.name.c_str(), &st,
                                      static_cast<off_t>(de.next_offset));
