@@ -107,6 +107,11 @@ Status check_name(std::string_view name) {
 Result<std::string> local_path_for_key(std::string_view root, std::string_view key) {
   constexpr std::string_view kFile = "file://";
   if (root.substr(0, kFile.size()) != kFile) return Status(Code::kInvalid, "not a file:// root");
+  // Only "file:///<absolute path>": "file://" or "file://host/x" would name paths relative to
+  // the daemon's working directory (found by fuzzing).
+  if (root.size() == kFile.size() || root[kFile.size()] != '/') {
+    return Status(Code::kInvalid, "a file:// root needs an absolute path (file:///dir)");
+  }
   if (key.substr(0, root.size()) != root) return Status(Code::kInvalid, "key outside the root");
   std::string_view rest = key.substr(root.size());
   if (!rest.empty() && rest.front() != '/' && root.back() != '/') {
