@@ -128,6 +128,11 @@ void Walker::ufs_root(const Entries& top, Config& c) {
                                                        "\" disagrees with the scheme \"" + scheme +
                                                        "\" of ufs_root");
   }
+  if (scheme == "file" && !norm->starts_with("file:///")) {
+    // "file://" or "file://dir/x" would serve paths relative to the daemon's working directory.
+    bad_value(e, "an absolute local path, like \"file:///srv/data\"");
+    return;
+  }
   if (scheme != "file" && norm->size() == scheme.size() + 3) {
     bad_value(e, "a URI with a bucket or authority, like \"s3://bucket/prefix\"");
     return;
