@@ -1,4 +1,7 @@
-// open/read/release: the read path of page-cache.md §1-§2 and §6.
+// open/read/release: the read path of page-cache.md §1-§2 and §6, and the handle table.
+//
+// A handle reads the inode's staged copy once that holds the file's content (a file being
+// written in this mount reads like a local file), else the committed version pinned at open.
 //
 // open refreshes metadata older than the TTL, pins the version for the handle's life
 // (open-to-close consistency) and decides FOPEN_KEEP_CACHE: only when the kernel last cached
@@ -8,8 +11,11 @@
 // the file changed under us, so its metadata is dropped and the read fails (kIo) instead of
 // returning silently short data.
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 
@@ -24,20 +30,16 @@ namespace alluxio_fuse::fs {
 
 using common::Code;
 
-Result<OpenReply> FileSystem::open(uint64_t ino, int flags) {
-  auto node = inode(ino);
-  if (!node) return Status(Code::kStale, "unknown inode " + std::to_string(ino));
-  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
-    return check_writable();
-  }
+Result<std::shared_ptr<FileSystem::ReadHandle>> FileSystem::make_reader(
+    const std::shared_ptr<Inode>& node, const std::string& key, int flags, OpenReply* reply) {
   std::chrono::nanoseconds remaining{0};
-  auto info = fetch_attr(node->key, &remaining);
+  auto info = fetch_attr(key, &remaining);
   if (!info.ok()) return info.status();
-  if (info->is_dir()) return Status(Code::kIsDir, "open of a directory: " + node->key);
+  if (info->is_dir()) return Status(Code::kIsDir, "open of a directory: " + key);
 
   auto h = std::make_shared<ReadHandle>();
-  h->ino = ino;
-  h->key = node->key;
+  h->ino = node->ino;
+  h->key = key;
   h->version = store::version_tag(*info);
   h->size = info->size;
   h->size_exact = info->size_exact;
@@ -54,29 +56,145 @@ Result<OpenReply> FileSystem::open(uint64_t ino, int flags) {
     h->readahead = std::make_unique<cache::Readahead>(ro);
   }
 
-  OpenReply reply;
-  reply.direct_io = options_.direct_io || (flags & O_DIRECT) != 0 || !h->size_exact;
+  reply->direct_io = options_.direct_io || (flags & O_DIRECT) != 0 || !h->size_exact;
+  std::lock_guard<std::mutex> lock(inodes_mu_);
+  // Keep the kernel's pages only when they are of this very version (page-cache.md §6).
+  reply->keep_cache =
+      !h->version.empty() && node->kernel_version_known && node->kernel_version == h->version;
+  // A newer version was seen: pages of the old one must never be served again.
+  if (page_cache_ != nullptr && node->kernel_version_known && node->kernel_version != h->version) {
+    page_cache_->drop_file(cache::PageCache::make_file_id(h->key, node->kernel_version));
+  }
+  node->kernel_version = h->version;
+  node->kernel_version_known = !h->version.empty();
+  return h;
+}
+
+uint64_t FileSystem::add_handle(std::shared_ptr<FileHandle> h) {
   {
     std::lock_guard<std::mutex> lock(inodes_mu_);
-    // Keep the kernel's pages only when they are of this very version (page-cache.md §6).
-    reply.keep_cache = !h->version.empty() && node->kernel_version_known &&
-                       node->kernel_version == h->version;
-    // A newer version was seen: pages of the old one must never be served again.
-    if (page_cache_ != nullptr && node->kernel_version_known && node->kernel_version != h->version) {
-      page_cache_->drop_file(cache::PageCache::make_file_id(h->key, node->kernel_version));
-    }
-    node->kernel_version = h->version;
-    node->kernel_version_known = !h->version.empty();
+    ++h->node->open_handles;
   }
   std::lock_guard<std::mutex> lock(handles_mu_);
-  reply.fh = next_fh_++;
-  files_[reply.fh] = std::move(h);
+  uint64_t fh = next_fh_++;
+  files_[fh] = std::move(h);
+  return fh;
+}
+
+std::shared_ptr<FileSystem::FileHandle> FileSystem::file_handle(uint64_t fh) {
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  auto it = files_.find(fh);
+  return it == files_.end() ? nullptr : it->second;
+}
+
+Result<OpenReply> FileSystem::open(uint64_t ino, int flags) {
+  auto node = inode(ino);
+  if (!node) return Status(Code::kStale, "unknown inode " + std::to_string(ino));
+  const bool writable = (flags & O_ACCMODE) != O_RDONLY;
+  const bool truncating = (flags & O_TRUNC) != 0;
+  auto h = std::make_shared<FileHandle>();
+  h->node = node;
+  h->writable = writable;
+  h->append = (flags & O_APPEND) != 0;
+  OpenReply reply;
+  reply.direct_io = options_.direct_io || (flags & O_DIRECT) != 0;
+
+  if (writable || truncating) {
+    AF_RETURN_IF_ERROR(check_writable());
+    auto staged = acquire_staged(node);
+    if (!staged.ok()) return staged.status();
+    std::shared_ptr<Staged> s = *staged;
+    bool need_reader = false;
+    Status truncated = Status::Ok();
+    {
+      std::lock_guard<std::mutex> lock(s->mu);
+      if (truncating) truncated = resize_locked(*s, 0);
+      need_reader = !s->materialized;
+    }
+    if (!truncated.ok()) {
+      release_writer(s);
+      return truncated;
+    }
+    if (!writable) {
+      // O_RDONLY|O_TRUNC: the truncate is the whole effect; commit it now (no flush will).
+      Status committed;
+      {
+        std::lock_guard<std::mutex> lock(s->mu);
+        committed = commit_locked(*s, false);
+      }
+      release_writer(s);
+      if (!committed.ok()) return committed;
+      s = nullptr;
+      need_reader = true;
+    }
+    h->staged = s;
+    if (need_reader && !(s && s->local_only.load())) {
+      OpenReply ignored;
+      auto reader = make_reader(node, node_key(*node), flags, &ignored);
+      if (!reader.ok()) {
+        if (s) release_writer(s);
+        return reader.status();
+      }
+      h->reader = *reader;
+    }
+    // The kernel's pages may predate this writer's changes of other handles: start clean.
+    reply.keep_cache = false;
+    reply.fh = add_handle(std::move(h));
+    return reply;
+  }
+
+  std::shared_ptr<Staged> staged;
+  std::string key;
+  {
+    std::lock_guard<std::mutex> lock(inodes_mu_);
+    staged = node->staged;
+    key = node->key;
+  }
+  // A file being written in this mount reads like a local file: its staged copy, once there.
+  h->staged = staged;
+  if (!(staged && staged->local_only.load())) {
+    auto reader = make_reader(node, key, flags, &reply);
+    if (!reader.ok()) return reader.status();
+    h->reader = *reader;
+    if (staged) reply.keep_cache = false;
+    reply.direct_io = reply.direct_io || !h->reader->size_exact;
+  }
+  reply.fh = add_handle(std::move(h));
   return reply;
 }
 
 void FileSystem::release(uint64_t fh) {
-  std::lock_guard<std::mutex> lock(handles_mu_);
-  files_.erase(fh);
+  std::shared_ptr<FileHandle> h;
+  {
+    std::lock_guard<std::mutex> lock(handles_mu_);
+    auto it = files_.find(fh);
+    if (it == files_.end()) return;
+    h = std::move(it->second);
+    files_.erase(it);
+  }
+  if (h->writable && h->staged) release_writer(h->staged);
+  std::string remove_key;
+  {
+    std::lock_guard<std::mutex> lock(inodes_mu_);
+    auto& node = h->node;
+    if (node->open_handles > 0) --node->open_handles;
+    if (node->open_handles == 0 && node->remove_pending) {
+      // The last handle of a file unlinked here while open: now the remote remove (§2.6).
+      node->remove_pending = false;
+      remove_key = node->key;
+      auto it = hidden_.find(remove_key);
+      if (it != hidden_.end() && it->second == node->ino) hidden_.erase(it);
+    }
+    drop_inode_if_unused_locked(node);
+  }
+  if (!remove_key.empty()) {
+    Status removed = store_.remove(remove_key, false);
+    if (!removed.ok() && removed.code() != Code::kNotFound) {
+      spdlog::warn("remove of {} (unlinked while open) failed: {}", remove_key,
+                   removed.to_string());
+    }
+    meta_.invalidate(remove_key, parent_key_of(options_.root, remove_key));
+  }
 }
 
 void FileSystem::invalidate_file(ReadHandle& h) {
@@ -126,15 +244,14 @@ char* scratch_page(size_t size) {
 
 }  // namespace
 
-Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t begin,
-                                           size_t end, char* out) {
+Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t begin, size_t end,
+                                           char* out) {
   const uint64_t page_size = options_.page_size;
   const uint64_t page_start = index * page_size;
   // Expected bytes of this page; for an unknown size, a whole page (a short one is EOF).
-  const size_t expected = h.size_exact
-                              ? static_cast<size_t>(std::min<uint64_t>(page_size,
-                                                                       h.size - page_start))
-                              : static_cast<size_t>(page_size);
+  const size_t expected =
+      h.size_exact ? static_cast<size_t>(std::min<uint64_t>(page_size, h.size - page_start))
+                   : static_cast<size_t>(page_size);
   end = std::min(end, expected);
   if (begin >= end) return size_t{0};
 
@@ -146,8 +263,8 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
       if (fetch_pool_ != nullptr) slot = fetch_pool_->acquire_demand();
       auto got = load(buf, cap);
       if (got.ok()) {
-        auto& fetched = source == store::Source::kWorker ? stats_.fetch_bytes_worker
-                                                         : stats_.fetch_bytes_ufs;
+        auto& fetched =
+            source == store::Source::kWorker ? stats_.fetch_bytes_worker : stats_.fetch_bytes_ufs;
         fetched.fetch_add(*got, std::memory_order_relaxed);
       }
       return got;
@@ -165,9 +282,9 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
       return Status(Code::kIo, "file changed during read: " + h.key);
     }
     if (!whole) std::memcpy(out, target + begin, end - begin);
-    auto& counter = hit ? stats_.read_bytes_cache
-                        : (source == store::Source::kWorker ? stats_.read_bytes_worker
-                                                            : stats_.read_bytes_ufs);
+    auto& counter =
+        hit ? stats_.read_bytes_cache
+            : (source == store::Source::kWorker ? stats_.read_bytes_worker : stats_.read_bytes_ufs);
     counter.fetch_add(end - begin, std::memory_order_relaxed);
     return end - begin;
   }
@@ -180,11 +297,11 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
   if (h.size_exact) req.known_size = h.size;
   auto reply = store_.read(req, out);
   if (!reply.ok()) return reply.status();
-  auto& counter = reply->source == store::Source::kWorker ? stats_.read_bytes_worker
-                                                           : stats_.read_bytes_ufs;
+  auto& counter =
+      reply->source == store::Source::kWorker ? stats_.read_bytes_worker : stats_.read_bytes_ufs;
   counter.fetch_add(reply->bytes, std::memory_order_relaxed);
-  auto& fetched = reply->source == store::Source::kWorker ? stats_.fetch_bytes_worker
-                                                           : stats_.fetch_bytes_ufs;
+  auto& fetched =
+      reply->source == store::Source::kWorker ? stats_.fetch_bytes_worker : stats_.fetch_bytes_ufs;
   fetched.fetch_add(reply->bytes, std::memory_order_relaxed);
   if (h.size_exact && reply->bytes != req.length) {
     invalidate_file(h);
@@ -199,9 +316,8 @@ void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset,
   {
     std::lock_guard<std::mutex> lock(h->mu);
     if (!h->readahead) return;
-    pages = h->readahead->on_read(offset, length, h->size, [&](uint64_t i) {
-      return page_cache_->contains(h->file_id, i);
-    });
+    pages = h->readahead->on_read(offset, length, h->size,
+                                  [&](uint64_t i) { return page_cache_->contains(h->file_id, i); });
   }
   const uint64_t page_size = options_.page_size;
   for (uint64_t index : pages) {
@@ -215,8 +331,8 @@ void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset,
       cache::PageCache::Loader loader = [&](char* buf, size_t cap) { return load(buf, cap); };
       Status s = page_cache_->prefetch(h->file_id, index, scratch.get(), expected, loader);
       if (s.ok()) {
-        auto& fetched = source == store::Source::kWorker ? stats_.fetch_bytes_worker
-                                                         : stats_.fetch_bytes_ufs;
+        auto& fetched =
+            source == store::Source::kWorker ? stats_.fetch_bytes_worker : stats_.fetch_bytes_ufs;
         fetched.fetch_add(expected, std::memory_order_relaxed);
       }
       std::lock_guard<std::mutex> lock(h->mu);
@@ -230,13 +346,36 @@ void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset,
 }
 
 Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, size_t length, char* buf) {
-  std::shared_ptr<ReadHandle> h;
-  {
-    std::lock_guard<std::mutex> lock(handles_mu_);
-    auto it = files_.find(fh);
-    if (it == files_.end()) return Status(Code::kBadHandle, "unknown file handle");
-    h = it->second;
+  auto fhandle = file_handle(fh);
+  if (!fhandle) return Status(Code::kBadHandle, "unknown file handle");
+  if (fhandle->staged) {
+    Staged& s = *fhandle->staged;
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.materialized) {
+      if (offset >= s.size || length == 0) return size_t{0};
+      length = static_cast<size_t>(std::min<uint64_t>(length, s.size - offset));
+      size_t done = 0;
+      while (done < length) {
+        ssize_t n = ::pread(s.fd, buf + done, length - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Status(Code::kIo, std::string("read of staged copy: ") + strerror(errno));
+        if (n == 0) {
+          // A sparse tail the file system has not allocated reads as zeros.
+          std::memset(buf + done, 0, length - done);
+          done = length;
+          break;
+        }
+        done += static_cast<size_t>(n);
+      }
+      return done;
+    }
   }
+  if (!fhandle->reader) return Status(Code::kIo, "no readable version of this file");
+  return read_committed(fhandle->reader, offset, length, buf);
+}
+
+Result<size_t> FileSystem::read_committed(const std::shared_ptr<ReadHandle>& h, uint64_t offset,
+                                          size_t length, char* buf) {
   if (h->incomplete) return Status(Code::kIo, "file is still being written: " + h->key);
   if (length == 0) return size_t{0};
   if (h->size_exact) {

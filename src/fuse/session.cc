@@ -2,8 +2,11 @@
 //
 // Every callback has the same shape: an OpScope measures it and reports to the observer, the
 // body calls one FileSystem method, and exactly one reply is sent. Anything thrown becomes
-// EIO with a log line; a callback never lets an exception reach libfuse. Mutating operations
-// answer EROFS until the write path lands.
+// EIO with a log line; a callback never lets an exception reach libfuse.
+//
+// Kernel cache invalidations asked for by the core go through a queue to one notifier thread:
+// fuse_lowlevel_notify_inval_* must never run inside a request handler (page-cache.md §6),
+// since the kernel may wait on the very request being served.
 #define FUSE_USE_VERSION 314
 #include "alluxio_fuse/fuse/session.h"
 
@@ -13,17 +16,82 @@
 #include <sys/xattr.h>
 
 #include <atomic>
-#include <csignal>
 #include <cerrno>
+#include <condition_variable>
+#include <csignal>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "alluxio_fuse/fuse/errno_map.h"
 
 namespace alluxio_fuse::fuse {
+
+// Queues kernel invalidations and sends them from its own thread.
+class Notifier final : public fs::KernelNotifier {
+ public:
+  Notifier() = default;
+  ~Notifier() override { stop(); }
+
+  void start(struct fuse_session* se) {
+    se_ = se;
+    thread_ = std::thread([this] { run(); });
+  }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void inval_inode(uint64_t ino) override { push(Item{ino, 0, ""}); }
+  void inval_entry(uint64_t parent, const std::string& name) override {
+    push(Item{0, parent, name});
+  }
+
+ private:
+  struct Item {
+    uint64_t ino;
+    uint64_t parent;
+    std::string name;
+  };
+  void push(Item item) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_ || queue_.size() >= 100000) return;  // best effort: the kernel TTLs still bound it
+      queue_.push_back(std::move(item));
+    }
+    cv_.notify_one();
+  }
+  void run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      Item item = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      if (item.ino != 0) {
+        fuse_lowlevel_notify_inval_inode(se_, item.ino, 0, 0);
+      } else {
+        fuse_lowlevel_notify_inval_entry(se_, item.parent, item.name.c_str(), item.name.size());
+      }
+      lock.lock();
+    }
+  }
+
+  struct fuse_session* se_ = nullptr;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;  // GUARDED_BY(mu_)
+  bool stop_ = false;       // GUARDED_BY(mu_)
+  std::thread thread_;
+};
 
 struct Session::Impl {
   Impl(fs::FileSystem& f, SessionOptions o, OpObserver* obs)
@@ -32,9 +100,10 @@ struct Session::Impl {
   SessionOptions options;
   OpObserver* observer;
   struct fuse_session* se = nullptr;
-  std::mutex mount_mu;  // serialises unmount between the main and signal threads
+  std::mutex mount_mu;   // serialises unmount between the main and signal threads
   bool mounted = false;  // GUARDED_BY(mount_mu)
   std::string mountpoint;
+  Notifier notifier;
 };
 
 namespace {
@@ -66,8 +135,7 @@ class OpScope {
     err_ = to_errno(status);
     // ENOENT on lookup is normal traffic; log only the unexpected.
     if (err_ != ENOENT && err_ != ENODATA) {
-      spdlog::warn("{} inode={} failed: {} ({})", op_, ino_, status.to_string(),
-                   errno_name(err_));
+      spdlog::warn("{} inode={} failed: {} ({})", op_, ino_, status.to_string(), errno_name(err_));
     }
     fuse_reply_err(req, err_);
     return err_;
@@ -135,6 +203,11 @@ void op_init(void* userdata, struct fuse_conn_info* conn) {
   conn->max_readahead = max_read;
   if ((conn->capable & FUSE_CAP_PARALLEL_DIROPS) != 0) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   if ((conn->capable & FUSE_CAP_ASYNC_READ) != 0) conn->want |= FUSE_CAP_ASYNC_READ;
+  // O_TRUNC arrives with open, so a truncating open stages an empty copy instead of the
+  // kernel committing an empty file first with a separate setattr.
+  if ((conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) != 0) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  // Writes go through to the daemon (no writeback cache): each one can fail with its errno.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   spdlog::info("fuse session ready: proto {}.{}, max_read {}, max_write {}, max_readahead {}",
                conn->proto_major, conn->proto_minor, max_read, conn->max_write,
                conn->max_readahead);
@@ -207,8 +280,8 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   });
 }
 
-void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                struct fuse_file_info* fi, bool plus) {
+void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi,
+                bool plus) {
   const char* op = plus ? "readdirplus" : "readdir";
   OpScope scope(req, op, ino);
   guarded(req, scope, op, [&] {
@@ -225,7 +298,8 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                                           &param, static_cast<off_t>(de.next_offset));
           } else {
             struct stat st {};
-            // glibc readdir() skips entries whose d_ino is 0; any non-zero number serves (no use_ino).
+            // glibc readdir() skips entries whose d_ino is 0; any non-zero number serves (no
+            // use_ino).
             st.st_ino = de.next_offset;
             st.st_mode = de.is_dir ? S_IFDIR : S_IFREG;
             need = fuse_add_direntry(req, buf.data() + used, size - used, de.name.c_str(), &st,
@@ -243,8 +317,7 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   });
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                struct fuse_file_info* fi) {
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   do_readdir(req, ino, size, off, fi, false);
 }
 
@@ -299,9 +372,16 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   });
 }
 
-void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* /*fi*/) {
+void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   OpScope scope(req, "flush", ino);
-  fuse_reply_err(req, 0);
+  guarded(req, scope, "flush", [&] {
+    common::Status s = impl_of(req).fs.flush(fi->fh);
+    if (!s.ok()) {
+      scope.fail(req, s);
+      return;
+    }
+    fuse_reply_err(req, 0);
+  });
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -363,51 +443,178 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   });
 }
 
-// Mutations: read-only until the write path lands.
-void reply_rofs(fuse_req_t req, const char* op, uint64_t ino) {
-  OpScope scope(req, op, ino);
-  scope.fail_errno(req, EROFS);
+// Mutations (semantics.md §2, §3.3).
+fs::Caller caller_of(fuse_req_t req) {
+  const struct fuse_ctx* ctx = fuse_req_ctx(req);
+  fs::Caller c;
+  if (ctx != nullptr) {
+    c.uid = ctx->uid;
+    c.gid = ctx->gid;
+  }
+  return c;
 }
-void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int, struct fuse_file_info*) {
-  reply_rofs(req, "setattr", ino);
+
+void reply_entry(fuse_req_t req, OpScope& scope, const common::Result<fs::Entry>& e) {
+  if (!e.ok()) {
+    scope.fail(req, e.status());
+    return;
+  }
+  struct fuse_entry_param param;
+  fill_entry(*e, &param);
+  fuse_reply_entry(req, &param);
 }
-void op_mknod(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, dev_t) {
-  reply_rofs(req, "mknod", parent);
+
+void reply_status(fuse_req_t req, OpScope& scope, const common::Status& s) {
+  if (!s.ok()) {
+    scope.fail(req, s);
+    return;
+  }
+  fuse_reply_err(req, 0);
 }
-void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char*, mode_t) {
-  reply_rofs(req, "mkdir", parent);
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+                struct fuse_file_info* fi) {
+  OpScope scope(req, "setattr", ino);
+  guarded(req, scope, "setattr", [&] {
+    fs::SetAttr a;
+    if ((to_set & FUSE_SET_ATTR_SIZE) != 0) a.size = static_cast<uint64_t>(attr->st_size);
+    if ((to_set & FUSE_SET_ATTR_MODE) != 0) a.mode = attr->st_mode & 07777;
+    if ((to_set & FUSE_SET_ATTR_UID) != 0) a.uid = attr->st_uid;
+    if ((to_set & FUSE_SET_ATTR_GID) != 0) a.gid = attr->st_gid;
+    if ((to_set & FUSE_SET_ATTR_ATIME_NOW) != 0) {
+      a.atime = fs::SetAttr::Time::kNow;
+    } else if ((to_set & FUSE_SET_ATTR_ATIME) != 0) {
+      a.atime = fs::SetAttr::Time::kExplicit;
+      a.atime_ns = attr->st_atim.tv_sec * 1000000000LL + attr->st_atim.tv_nsec;
+    }
+    if ((to_set & FUSE_SET_ATTR_MTIME_NOW) != 0) {
+      a.mtime = fs::SetAttr::Time::kNow;
+    } else if ((to_set & FUSE_SET_ATTR_MTIME) != 0) {
+      a.mtime = fs::SetAttr::Time::kExplicit;
+      a.mtime_ns = attr->st_mtim.tv_sec * 1000000000LL + attr->st_mtim.tv_nsec;
+    }
+    // A truncate's implicit "mtime = now" is the truncate's own business.
+    if (a.size) {
+      if (a.atime == fs::SetAttr::Time::kNow) a.atime = fs::SetAttr::Time::kOmit;
+      if (a.mtime == fs::SetAttr::Time::kNow) a.mtime = fs::SetAttr::Time::kOmit;
+    }
+    auto e = impl_of(req).fs.setattr(ino, a, fi != nullptr ? fi->fh : 0);
+    if (!e.ok()) {
+      scope.fail(req, e.status());
+      return;
+    }
+    struct stat st;
+    fill_stat(e->stat, &st);
+    fuse_reply_attr(req, &st, e->attr_timeout);
+  });
 }
-void op_unlink(fuse_req_t req, fuse_ino_t parent, const char*) {
-  reply_rofs(req, "unlink", parent);
+
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
+  OpScope scope(req, "mknod", parent);
+  guarded(req, scope, "mknod", [&] {
+    reply_entry(req, scope, impl_of(req).fs.mknod(parent, name, mode, caller_of(req)));
+  });
 }
-void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char*) { reply_rofs(req, "rmdir", parent); }
+
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  OpScope scope(req, "mkdir", parent);
+  guarded(req, scope, "mkdir", [&] {
+    reply_entry(req, scope, impl_of(req).fs.mkdir(parent, name, mode, caller_of(req)));
+  });
+}
+
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  OpScope scope(req, "unlink", parent);
+  guarded(req, scope, "unlink",
+          [&] { reply_status(req, scope, impl_of(req).fs.unlink(parent, name)); });
+}
+
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  OpScope scope(req, "rmdir", parent);
+  guarded(req, scope, "rmdir",
+          [&] { reply_status(req, scope, impl_of(req).fs.rmdir(parent, name)); });
+}
+
 void op_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char*) {
-  reply_rofs(req, "symlink", parent);
+  OpScope scope(req, "symlink", parent);
+  scope.fail_errno(req, ENOTSUP);
 }
-void op_rename(fuse_req_t req, fuse_ino_t parent, const char*, fuse_ino_t, const char*,
-               unsigned int) {
-  reply_rofs(req, "rename", parent);
+
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+               const char* new_name, unsigned int flags) {
+  OpScope scope(req, "rename", parent);
+  guarded(req, scope, "rename", [&] {
+    unsigned f = 0;
+    if ((flags & RENAME_NOREPLACE) != 0) f |= fs::kRenameNoReplace;
+    if ((flags & RENAME_EXCHANGE) != 0) f |= fs::kRenameExchange;
+    if ((flags & RENAME_WHITEOUT) != 0) f |= fs::kRenameWhiteout;
+    if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) != 0) {
+      f |= fs::kRenameWhiteout;  // unknown flags: EINVAL like the others
+    }
+    reply_status(req, scope, impl_of(req).fs.rename(parent, name, new_parent, new_name, f));
+  });
 }
+
 void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t, const char*) {
-  reply_rofs(req, "link", ino);
+  OpScope scope(req, "link", ino);
+  scope.fail_errno(req, ENOTSUP);
 }
-void op_create(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, struct fuse_file_info*) {
-  reply_rofs(req, "create", parent);
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+               struct fuse_file_info* fi) {
+  OpScope scope(req, "create", parent);
+  guarded(req, scope, "create", [&] {
+    auto& fs = impl_of(req).fs;
+    auto created = fs.create(parent, name, mode, fi->flags, caller_of(req));
+    if (!created.ok()) {
+      scope.fail(req, created.status());
+      return;
+    }
+    struct fuse_entry_param param;
+    fill_entry(created->entry, &param);
+    fi->fh = created->open.fh;
+    fi->keep_cache = created->open.keep_cache ? 1 : 0;
+    fi->direct_io = created->open.direct_io ? 1 : 0;
+    if (fuse_reply_create(req, &param, fi) == -ENOENT) {
+      // The caller went away (interrupted): undo the handle and the lookup reference.
+      fs.release(created->open.fh);
+      fs.forget(created->entry.stat.ino, 1);
+    }
+  });
 }
-void op_write(fuse_req_t req, fuse_ino_t ino, const char*, size_t, off_t, struct fuse_file_info*) {
-  reply_rofs(req, "write", ino);
+
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+              struct fuse_file_info* fi) {
+  OpScope scope(req, "write", ino);
+  guarded(req, scope, "write", [&] {
+    auto n = impl_of(req).fs.write(fi->fh, static_cast<uint64_t>(off), buf, size);
+    if (!n.ok()) {
+      scope.fail(req, n.status());
+      return;
+    }
+    fuse_reply_write(req, *n);
+  });
 }
+
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char*, const char*, size_t, int) {
   OpScope scope(req, "setxattr", ino);
   scope.fail_errno(req, ENOTSUP);
 }
+
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char*) {
   OpScope scope(req, "removexattr", ino);
   scope.fail_errno(req, ENOTSUP);
 }
-void op_fsync(fuse_req_t req, fuse_ino_t ino, int, struct fuse_file_info*) {
+
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int, struct fuse_file_info* fi) {
   OpScope scope(req, "fsync", ino);
-  fuse_reply_err(req, 0);
+  guarded(req, scope, "fsync", [&] { reply_status(req, scope, impl_of(req).fs.fsync(fi->fh)); });
+}
+
+// Preallocation is not supported (glibc's posix_fallocate then writes zeros itself).
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int, off_t, off_t, struct fuse_file_info*) {
+  OpScope scope(req, "fallocate", ino);
+  scope.fail_errno(req, EOPNOTSUPP);
 }
 
 struct fuse_lowlevel_ops make_ops() {
@@ -441,6 +648,7 @@ struct fuse_lowlevel_ops make_ops() {
   ops.listxattr = op_listxattr;
   ops.removexattr = op_removexattr;
   ops.create = op_create;
+  ops.fallocate = op_fallocate;
   return ops;
 }
 
@@ -450,14 +658,16 @@ Session::Session(fs::FileSystem& fs, SessionOptions options, OpObserver* observe
     : impl_(std::make_unique<Impl>(fs, std::move(options), observer)) {}
 
 Session::~Session() {
+  impl_->fs.set_notifier(nullptr);
+  impl_->notifier.stop();
   unmount();
   if (impl_->se != nullptr) fuse_session_destroy(impl_->se);
 }
 
 common::Status Session::mount(const std::string& mountpoint) {
   const SessionOptions& o = impl_->options;
-  std::string opts = "fsname=" + o.fsname + ",subtype=" + o.subtype +
-                     ",max_read=" + std::to_string(o.max_read);
+  std::string opts =
+      "fsname=" + o.fsname + ",subtype=" + o.subtype + ",max_read=" + std::to_string(o.max_read);
   if (o.allow_other) opts += ",allow_other";
   if (o.default_permissions) opts += ",default_permissions";
   if (o.read_only) opts += ",ro";
@@ -474,6 +684,8 @@ common::Status Session::mount(const std::string& mountpoint) {
   if (fuse_session_mount(impl_->se, mountpoint.c_str()) != 0) {
     return common::Status(common::Code::kIo, "fuse: cannot mount on " + mountpoint);
   }
+  impl_->notifier.start(impl_->se);
+  impl_->fs.set_notifier(&impl_->notifier);
   std::lock_guard<std::mutex> lock(impl_->mount_mu);
   impl_->mounted = true;
   impl_->mountpoint = mountpoint;
@@ -506,11 +718,6 @@ void Session::unmount() {
   }
 }
 
-void Session::invalidate_inode(uint64_t ino) {
-  std::lock_guard<std::mutex> lock(impl_->mount_mu);
-  if (impl_->se != nullptr && impl_->mounted) {
-    fuse_lowlevel_notify_inval_inode(impl_->se, ino, 0, 0);
-  }
-}
+void Session::invalidate_inode(uint64_t ino) { impl_->notifier.inval_inode(ino); }
 
 }  // namespace alluxio_fuse::fuse

@@ -185,10 +185,16 @@ Status LocalStore::write_file(const std::string& key, int src_fd, uint64_t size)
     }
     off += static_cast<uint64_t>(n);
   }
-  // Keep the mode of the file being replaced, else the umask default for new files.
+  // Keep the mode (and, when we may, the owner) of the file being replaced, else the umask
+  // default for new files: a commit must not undo a chmod/chown passed through earlier.
   struct stat st {};
   mode_t mode = 0644;
-  if (::stat(path->c_str(), &st) == 0) mode = st.st_mode & 07777;
+  if (::stat(path->c_str(), &st) == 0) {
+    mode = st.st_mode & 07777;
+    if (::geteuid() == 0 && ::fchown(out.get(), st.st_uid, st.st_gid) != 0) {
+      return fail(errno, "chown " + key);
+    }
+  }
   if (::fchmod(out.get(), mode) != 0) return fail(errno, "chmod " + key);
   if (::fsync(out.get()) != 0) return fail(errno, "fsync " + key);
   if (::rename(tmp_path.c_str(), path->c_str()) != 0) return fail(errno, "rename into " + key);
@@ -220,6 +226,50 @@ Status LocalStore::rename(const std::string& src, const std::string& dst) {
   if (!to.ok()) return to.status();
   if (::renameat2(AT_FDCWD, from->c_str(), AT_FDCWD, to->c_str(), RENAME_NOREPLACE) != 0) {
     return from_errno(errno, "rename " + src + " to " + dst);
+  }
+  return Status::Ok();
+}
+
+Status LocalStore::set_mode(const std::string& key, uint32_t mode) {
+  auto path = path_of(key);
+  if (!path.ok()) return path.status();
+  if (::chmod(path->c_str(), static_cast<mode_t>(mode & 07777)) != 0) {
+    return from_errno(errno, "chmod " + key);
+  }
+  return Status::Ok();
+}
+
+Status LocalStore::set_owner(const std::string& key, std::optional<uint32_t> uid,
+                             std::optional<uint32_t> gid) {
+  auto path = path_of(key);
+  if (!path.ok()) return path.status();
+  uid_t u = uid ? static_cast<uid_t>(*uid) : static_cast<uid_t>(-1);
+  gid_t g = gid ? static_cast<gid_t>(*gid) : static_cast<gid_t>(-1);
+  if (::lchown(path->c_str(), u, g) != 0) return from_errno(errno, "chown " + key);
+  return Status::Ok();
+}
+
+Status LocalStore::set_times(const std::string& key, std::optional<int64_t> atime_ns,
+                             std::optional<int64_t> mtime_ns) {
+  auto path = path_of(key);
+  if (!path.ok()) return path.status();
+  auto to_ts = [](std::optional<int64_t> ns) {
+    struct timespec ts {};
+    if (!ns) {
+      ts.tv_nsec = UTIME_OMIT;
+    } else {
+      ts.tv_sec = static_cast<time_t>(*ns / 1000000000LL);
+      ts.tv_nsec = static_cast<long>(*ns % 1000000000LL);
+      if (ts.tv_nsec < 0) {
+        ts.tv_nsec += 1000000000L;
+        ts.tv_sec -= 1;
+      }
+    }
+    return ts;
+  };
+  struct timespec times[2] = {to_ts(atime_ns), to_ts(mtime_ns)};
+  if (::utimensat(AT_FDCWD, path->c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+    return from_errno(errno, "utimens " + key);
   }
   return Status::Ok();
 }

@@ -1,13 +1,18 @@
 #pragma once
 // The filesystem core: inode table, metadata cache, read handles and the page-cache read path,
-// over one store::Store (the router with failover, or a UFS in standalone mode). It never sees
-// libfuse, libcurl or errno: it takes inode numbers and handle ids and returns common::Status.
+// write staging and commits, and namespace operations, over one store::Store (the router with
+// failover, or a UFS in standalone mode). It never sees libfuse, libcurl or errno: it takes
+// inode numbers and handle ids and returns common::Status.
 //
 // Thread-safety: every method may be called concurrently from libfuse's worker threads.
-// Lock order (outer to inner): inodes_mu_ → handles_mu_ → MetadataCache::mu_; a handle's own
-// mutex is taken with none of those held. No lock is held across store or disk I/O.
+// Lock order (outer to inner): Staged::mu → inodes_mu_ → handles_mu_ → MetadataCache::mu_ /
+// StagingArea::mu_; a read handle's own mutex is taken with none of those held. The global
+// locks are never held across store or disk I/O. Staged::mu (one per file being written) is
+// the exception by design: it serialises the writes, truncates and the whole-file upload of
+// that one file, so that a commit uploads one consistent snapshot.
 // Ownership: the store, clock and optional page cache are injected, non-owning, and outlive
-// the FileSystem.
+// the FileSystem. The FileSystem owns its staging area and one background thread (commits of
+// data written after the last flush, semantics.md §3.3 "release").
 
 #include <atomic>
 #include <chrono>
@@ -23,6 +28,7 @@
 #include "alluxio_fuse/common/clock.h"
 #include "alluxio_fuse/common/status.h"
 #include "alluxio_fuse/fs/metadata_cache.h"
+#include "alluxio_fuse/fs/staging.h"
 #include "alluxio_fuse/store/store.h"
 
 namespace alluxio_fuse::cache {
@@ -57,6 +63,44 @@ struct Options {
   uint32_t readahead_per_file = 8;
   uint64_t max_read = 1 << 20;
   uint64_t memory_budget = 64 << 20;  // bytes of pages kept by read handles
+  // Writes (semantics.md §3.3, config.md §2.6 write.*). No staging_dir: file writes refused.
+  std::string staging_dir;
+  uint64_t staging_capacity = 20ULL << 30;
+  uint64_t max_file_size = 20ULL << 30;
+  bool keep_failed = true;
+};
+
+// Who asks (from the FUSE request): creation as root over a POSIX store gives files to them.
+struct Caller {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+// The attribute changes of one setattr; unset fields are left alone.
+struct SetAttr {
+  enum class Time { kOmit, kNow, kExplicit };
+  std::optional<uint64_t> size;
+  std::optional<uint32_t> mode;  // permission bits
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  Time atime = Time::kOmit;
+  Time mtime = Time::kOmit;
+  int64_t atime_ns = 0;  // for kExplicit
+  int64_t mtime_ns = 0;
+};
+
+// rename(2) flags, as the FUSE layer decodes them.
+inline constexpr unsigned kRenameNoReplace = 1;
+inline constexpr unsigned kRenameExchange = 2;
+inline constexpr unsigned kRenameWhiteout = 4;
+
+// Tells the kernel to drop what it cached. Implemented by the FUSE session, which queues the
+// calls to a background thread (never from inside a request handler, page-cache.md §6).
+class KernelNotifier {
+ public:
+  virtual ~KernelNotifier() = default;
+  virtual void inval_inode(uint64_t ino) = 0;
+  virtual void inval_entry(uint64_t parent, const std::string& name) = 0;
 };
 
 // Attributes in the form the FUSE layer copies into struct stat.
@@ -76,9 +120,9 @@ struct Stat {
 };
 
 struct Entry {
-  Stat stat;                   // stat.ino == 0 for a negative entry (cache ENOENT)
-  double attr_timeout = 0;     // seconds
-  double entry_timeout = 0;    // seconds
+  Stat stat;                 // stat.ino == 0 for a negative entry (cache ENOENT)
+  double attr_timeout = 0;   // seconds
+  double entry_timeout = 0;  // seconds
 };
 
 struct OpenReply {
@@ -109,6 +153,16 @@ struct FsStats {
   std::atomic<uint64_t> fetch_bytes_worker{0};
   std::atomic<uint64_t> fetch_bytes_ufs{0};
   std::atomic<uint64_t> readahead_bytes{0};
+  // alluxio_fuse_write_commits_total{result}, alluxio_fuse_write_commit_bytes_total
+  std::atomic<uint64_t> commits_ok{0};
+  std::atomic<uint64_t> commits_error{0};
+  std::atomic<uint64_t> commit_bytes{0};
+  std::atomic<uint64_t> written_bytes{0};
+};
+
+struct CreateReply {
+  Entry entry;
+  OpenReply open;
 };
 
 class FileSystem {
@@ -132,15 +186,47 @@ class FileSystem {
                  const std::function<bool(const DirEntry&, const Entry*)>& emit);
   void releasedir(uint64_t fh);
 
-  // Files.
+  // Files. open with O_WRONLY/O_RDWR gives a write handle on the inode's staged copy.
   Result<OpenReply> open(uint64_t ino, int flags);
   Result<size_t> read(uint64_t fh, uint64_t offset, size_t length, char* buf);
+  // Writes into the staged copy (kNoSpace when the staging area is full, kTooLarge beyond
+  // write.max_file_size). An O_APPEND handle writes at the end whatever `offset` says.
+  Result<size_t> write(uint64_t fh, uint64_t offset, const char* data, size_t length);
+  // Commit points: upload the whole staged copy when it changed since the last commit. OK only
+  // when the store accepted it; else kIo/kNoSpace/kTooLarge, and the copy is kept (failed/).
+  Status flush(uint64_t fh);
+  Status fsync(uint64_t fh);
+  // The last release of an inode's write handles commits data written after the last flush in
+  // the background and deletes the staged copy.
   void release(uint64_t fh);
+
+  // Namespace (semantics.md §2). create returns an entry with a lookup reference and an open
+  // write handle.
+  Result<CreateReply> create(uint64_t parent, const std::string& name, uint32_t mode, int flags,
+                             const Caller& caller);
+  // A regular file only (kUnsupported otherwise); committed (empty) before it returns.
+  Result<Entry> mknod(uint64_t parent, const std::string& name, uint32_t mode,
+                      const Caller& caller);
+  Result<Entry> mkdir(uint64_t parent, const std::string& name, uint32_t mode,
+                      const Caller& caller);
+  Status unlink(uint64_t parent, const std::string& name);
+  Status rmdir(uint64_t parent, const std::string& name);
+  Status rename(uint64_t parent, const std::string& name, uint64_t new_parent,
+                const std::string& new_name, unsigned flags);
+  // chmod/chown/utimens/truncate. `fh` is the handle of ftruncate/futimens when the kernel
+  // gives one (0 = none).
+  Result<Entry> setattr(uint64_t ino, const SetAttr& attr, uint64_t fh);
 
   StatFs statfs() const;
 
-  // Mutations (read-only until the write path lands: kReadOnly).
+  // kReadOnly on a read-only mount, else OK.
   Status check_writable() const;
+
+  // Kernel cache invalidation sink (the FUSE session); null to detach. Non-owning.
+  void set_notifier(KernelNotifier* notifier) { notifier_.store(notifier); }
+  // Commits every dirty staged copy (stop: config.md §4 "commit dirty staged files") and waits
+  // for background commits; failures go to failed/. Called by the destructor too.
+  void shutdown();
 
   // The key of an inode (xattr, logs); kStale when unknown.
   Result<std::string> key_of(uint64_t ino);
@@ -153,10 +239,15 @@ class FileSystem {
   struct Inode;
   struct DirHandle;
   struct ReadHandle;
+  struct Staged;
+  struct FileHandle;
+  class Background;
+  enum class Overlay { kNone, kHidden, kLocal };
 
   std::shared_ptr<Inode> inode(uint64_t ino);
   // Finds or creates the inode for key and adds `refs` kernel references.
   std::shared_ptr<Inode> ref_inode(const std::string& key, uint64_t refs);
+  std::shared_ptr<Inode> ref_inode_locked(const std::string& key, uint64_t refs);
   // Fresh attributes of `key` (cache, else store).
   Result<store::FileInfo> fetch_attr(const std::string& key, std::chrono::nanoseconds* remaining);
   Entry make_entry(uint64_t ino, const store::FileInfo& info,
@@ -166,6 +257,49 @@ class FileSystem {
                                  char* out);
   void readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset, size_t length);
   void invalidate_file(ReadHandle& h);
+  Result<std::shared_ptr<ReadHandle>> make_reader(const std::shared_ptr<Inode>& node,
+                                                  const std::string& key, int flags,
+                                                  OpenReply* reply);
+  Result<size_t> read_committed(const std::shared_ptr<ReadHandle>& h, uint64_t offset,
+                                size_t length, char* buf);
+
+  // Inode keys change on rename: read them under inodes_mu_.
+  std::string key_locked(const Inode& node) const;
+  std::string node_key(const Inode& node);
+  void drop_inode_if_unused_locked(const std::shared_ptr<Inode>& node);
+  std::shared_ptr<FileHandle> file_handle(uint64_t fh);
+  uint64_t add_handle(std::shared_ptr<FileHandle> h);
+
+  // What this mount knows better than the store about `key` (semantics.md §2.3, §2.6):
+  // created here and not yet committed (kLocal, info filled), unlinked here while open (kHidden).
+  Overlay overlay(const std::string& key, store::FileInfo* info);
+  void apply_staged(const Staged& s, store::FileInfo* info) const;
+  // Attributes through the overlay: kNotFound for hidden keys.
+  Result<store::FileInfo> attr_of(const std::string& key, std::chrono::nanoseconds* remaining,
+                                  bool fresh);
+  Listing merge_overlay(const std::string& dir_key, Listing listing);
+  bool has_local_children(const std::string& dir_key);
+
+  // Write path (write_path.cc).
+  Result<std::shared_ptr<Staged>> acquire_staged(const std::shared_ptr<Inode>& node);
+  void release_writer(const std::shared_ptr<Staged>& s);
+  Status materialize_locked(Staged& s, const std::string& key);
+  Status resize_locked(Staged& s, uint64_t size);
+  Status commit_locked(Staged& s, bool final_attempt);
+  Status commit_inode(const std::shared_ptr<Inode>& node);
+  void finish_staged(const std::shared_ptr<Staged>& s);
+  void detach_locked(Staged& s);
+  Status truncate(const std::shared_ptr<Inode>& node, uint64_t size, uint64_t fh);
+  Status apply_attributes(const std::shared_ptr<Inode>& node, const SetAttr& attr);
+
+  // Namespace helpers (namespace_ops.cc).
+  Result<std::string> child_key_checked(uint64_t parent, const std::string& name, bool creating,
+                                        std::shared_ptr<Inode>* dir);
+  void flush_deferred_remove(const std::string& key);
+  void rekey_locked(const std::string& src, const std::string& dst, bool dir);
+  void mark_unlinked_locked(const std::shared_ptr<Inode>& node);
+  void notify_inode(uint64_t ino);
+  void notify_entry(uint64_t parent, const std::string& name);
 
   Options options_;
   store::Store& store_;
@@ -181,10 +315,19 @@ class FileSystem {
   std::unordered_map<std::string, uint64_t> by_key_;             // GUARDED_BY(inodes_mu_)
   uint64_t next_ino_ = kRootIno + 1;                             // GUARDED_BY(inodes_mu_)
 
+  // Overlay of this mount's own uncommitted changes (semantics.md §2.3, §2.6).
+  std::unordered_map<std::string, uint64_t> local_files_;  // GUARDED_BY(inodes_mu_)
+  std::unordered_map<std::string, uint64_t> hidden_;       // GUARDED_BY(inodes_mu_)
+
   std::mutex handles_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<DirHandle>> dirs_;    // GUARDED_BY(handles_mu_)
-  std::unordered_map<uint64_t, std::shared_ptr<ReadHandle>> files_;  // GUARDED_BY(handles_mu_)
+  std::unordered_map<uint64_t, std::shared_ptr<FileHandle>> files_;  // GUARDED_BY(handles_mu_)
   uint64_t next_fh_ = 1;                                             // GUARDED_BY(handles_mu_)
+
+  std::unique_ptr<StagingArea> staging_;
+  std::atomic<KernelNotifier*> notifier_{nullptr};
+  const bool as_root_;
+  std::unique_ptr<Background> background_;  // last member: stopped first
 };
 
 }  // namespace alluxio_fuse::fs

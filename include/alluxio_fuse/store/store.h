@@ -91,6 +91,25 @@ class Store {
 
   // Rename a file or directory. The destination must not exist (the core removes it first).
   virtual Status rename(const std::string& src, const std::string& dst) = 0;
+
+  // Optional: attribute pass-through for a POSIX backend (standalone mode over a file:// UFS,
+  // semantics.md §2.5). Other stores keep these defaults: no attribute changes (kNotPermitted).
+  // True when set_mode/set_owner/set_times change the backend's attributes.
+  virtual bool posix_attributes() const { return false; }
+  // Permission bits (& 07777) of `key`.
+  virtual Status set_mode(const std::string& /*key*/, uint32_t /*mode*/) {
+    return Status(common::Code::kNotPermitted, "this store cannot change modes");
+  }
+  // Owner and/or group of `key` (nullopt leaves it).
+  virtual Status set_owner(const std::string& /*key*/, std::optional<uint32_t> /*uid*/,
+                           std::optional<uint32_t> /*gid*/) {
+    return Status(common::Code::kNotPermitted, "this store cannot change owners");
+  }
+  // Access and/or modification time of `key` in nanoseconds since the epoch (nullopt leaves it).
+  virtual Status set_times(const std::string& /*key*/, std::optional<int64_t> /*atime_ns*/,
+                           std::optional<int64_t> /*mtime_ns*/) {
+    return Status(common::Code::kNotPermitted, "this store cannot change times");
+  }
 };
 
 }  // namespace alluxio_fuse::store

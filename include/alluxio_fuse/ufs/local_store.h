@@ -6,6 +6,7 @@
 // Writes are durable when they return: data is fsync'ed into a temporary file in the target
 // directory, renamed over the target, and the directory is fsync'ed.
 
+#include <optional>
 #include <string>
 
 #include "alluxio_fuse/store/store.h"
@@ -24,6 +25,15 @@ class LocalStore final : public store::Store {
   common::Status mkdir(const std::string& key) override;
   common::Status remove(const std::string& key, bool directory) override;
   common::Status rename(const std::string& src, const std::string& dst) override;
+
+  // The backend is a POSIX file system: chmod, chown and utimens pass through (semantics.md
+  // §2.5). write_file keeps the mode (and, as root, the owner) of the file it replaces.
+  bool posix_attributes() const override { return true; }
+  common::Status set_mode(const std::string& key, uint32_t mode) override;
+  common::Status set_owner(const std::string& key, std::optional<uint32_t> uid,
+                           std::optional<uint32_t> gid) override;
+  common::Status set_times(const std::string& key, std::optional<int64_t> atime_ns,
+                           std::optional<int64_t> mtime_ns) override;
 
   const std::string& root() const { return root_; }
 
