@@ -14,26 +14,24 @@
 #endif
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <chrono>
 #include <thread>
 
 #include "alluxio_fuse/app/app.h"
 #include "alluxio_fuse/config/config.h"
 #include "alluxio_fuse/log/log.h"
 #include "alluxio_fuse/router/backend.h"
+#include "cli_support.h"
 #include "daemon.h"
 #include "mountpoint.h"
 
 namespace alluxio_fuse::app {
 
-namespace {
-
-// Loads the configuration with -o options applied; prints every error and returns nullopt.
-std::optional<config::Config> load(const std::string& path_in,
-                                   const std::vector<std::string>& options) {
+std::optional<config::Config> load_config(const std::string& path_in,
+                                          const std::vector<std::string>& options) {
   std::string path = path_in;
   if (auto from_opts = config::find_config_option(options)) {
     if (path.empty()) path = *from_opts;
@@ -57,6 +55,15 @@ std::optional<config::Config> load(const std::string& path_in,
   for (const auto& k : loaded.env_keys_used) spdlog::info("from the environment: {}", k);
   return cfg;
 }
+
+void quiet_cli_logging() {
+  config::LoggerConfig quiet;
+  quiet.level = config::LogLevel::kWarning;
+  // Cannot fail without a path or an override; a failure would leave spdlog's default anyway.
+  log::setup_logging(quiet, std::nullopt).ignore();
+}
+
+namespace {
 
 // Child → parent start-up report: one line "<exit code> <message>".
 void report(int fd, int code, const std::string& message) {
@@ -112,7 +119,7 @@ void detach_stdio() {
 }  // namespace
 
 int mount_command(const MountCommand& command) {
-  std::optional<config::Config> cfg = load(command.config_path, command.options);
+  std::optional<config::Config> cfg = load_config(command.config_path, command.options);
   if (!cfg) return 2;
   if (::access("/dev/fuse", R_OK | W_OK) != 0) {
     std::cerr << "alluxio-fuse: /dev/fuse is not usable: " << std::strerror(errno)
@@ -225,9 +232,8 @@ int mount_command(const MountCommand& command) {
   return served.ok() ? 0 : 1;
 }
 
-int check_config_command(const std::string& config_path,
-                         const std::vector<std::string>& options) {
-  std::optional<config::Config> cfg = load(config_path, options);
+int check_config_command(const std::string& config_path, const std::vector<std::string>& options) {
+  std::optional<config::Config> cfg = load_config(config_path, options);
   if (!cfg) return 2;
   std::cout << config::render_effective(*cfg);
   return 0;
@@ -251,10 +257,10 @@ int unmount_command(const std::string& mountpoint, bool lazy, bool stale_only) {
 }
 
 int route_command(const RouteCommand& command) {
-  std::optional<config::Config> cfg = load(command.config_path, {});
-  if (!cfg) return 2;
   // Quiet: route prints only its answer on stdout; problems go to stderr.
-  spdlog::set_level(spdlog::level::warn);
+  quiet_cli_logging();
+  std::optional<config::Config> cfg = load_config(command.config_path, {});
+  if (!cfg) return 2;
   auto out = router::route_output(*cfg, command.args, command.count, command.raw, command.json);
   if (!out.ok()) {
     std::cerr << "alluxio-fuse: route: " << out.status().message() << "\n";

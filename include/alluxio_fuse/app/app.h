@@ -32,6 +32,29 @@ struct RouteCommand {
 };
 int route_command(const RouteCommand& command);
 
+// `alluxio-fuse load` (config.md §4, worker-rest.md §3.14): submit a distributed load of a path
+// to the worker owning its key, then poll until a final state. Exit 0 on SUCCEEDED; 1 on
+// FAILED, STOPPED, an unreachable cluster or the timeout (the job is stopped then); 2 for bad
+// arguments, a bad configuration or standalone mode. With `stop`: stop the path's job instead.
+struct LoadCommand {
+  std::string config_path;
+  std::string path;                   // a path under the mount (root), or a full key
+  std::string timeout = "1h";         // duration; "0" waits for ever
+  std::string poll_interval = "10s";  // hidden option; tests shorten it
+  bool stop = false;
+};
+int load_command(const LoadCommand& command);
+
+// `alluxio-fuse doctor`: checks every configured part (workers, etcd, UFS root, cache and
+// staging directories, /dev/fuse, metrics port, the mount point when given) and prints one
+// verdict per line. Exit 0 when nothing FAILs (WARN lines pass), 1 otherwise, 2 for a bad
+// configuration.
+struct DoctorCommand {
+  std::string config_path;
+  std::optional<std::string> mountpoint;
+};
+int doctor_command(const DoctorCommand& command);
+
 std::string version_string();
 
 }  // namespace alluxio_fuse::app

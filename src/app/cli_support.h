@@ -1,0 +1,26 @@
+#pragma once
+// Helpers shared by the one-shot CLI commands (check-config, route, load, doctor): loading the
+// configuration with its errors printed, and quiet logging to stderr so stdout carries only
+// the command's answer.
+// Thread-safety: call from the main thread before other threads start.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alluxio_fuse/config/config.h"
+
+namespace alluxio_fuse::app {
+
+// Loads `path` (or the `config=` among `options`) with the -o options applied. Prints every
+// error and warning to stderr and returns nullopt on error (the caller exits 2).
+std::optional<config::Config> load_config(const std::string& path,
+                                          const std::vector<std::string>& options);
+
+// Decodes the octal escapes (\040 for a space) of a /proc/self/mountinfo field.
+std::string unescape_mountinfo(const std::string& field);
+
+// Logs WARNING and above to stderr (library warnings stay visible, progress stays clean).
+void quiet_cli_logging();
+
+}  // namespace alluxio_fuse::app
