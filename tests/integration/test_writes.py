@@ -374,6 +374,20 @@ class StandaloneWritesTest(WorkloadMixin, harness.TempDirTestCase):
             os.close(fd)
         self.assertEqual(os.stat(os.path.join(self.ufs, "a")).st_size, 2 * MiB)
 
+    def test_sigterm_commits_dirty_files(self):
+        f = open(self.m.path("pending.txt"), "w")
+        f.write("written, not yet closed")
+        f.flush()  # in the staged copy only
+        self.assertFalse(os.path.exists(os.path.join(self.ufs, "pending.txt")))
+        self.m.proc.terminate()
+        self.assertEqual(self.m.proc.wait(timeout=30), 0)
+        try:
+            f.close()
+        except OSError:
+            pass  # the mount is gone
+        with open(os.path.join(self.ufs, "pending.txt")) as g:
+            self.assertEqual(g.read(), "written, not yet closed")
+
     def test_kill_9_mid_write_leaves_only_committed_versions(self):
         with open(self.m.path("old.txt"), "w") as f:
             f.write("committed version")
