@@ -8,7 +8,7 @@ import harness
 from harness import BINARY
 
 UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "systemd",
-                    "alluxio-fuse@.service")
+                    "alluxio-fuse@.service.in")
 
 
 class OpsTest(harness.TempDirTestCase):
@@ -61,7 +61,8 @@ class OpsTest(harness.TempDirTestCase):
         unit_dir = os.path.join(self.tmp, "units")
         os.makedirs(unit_dir)
         with open(UNIT) as f:
-            text = f.read().replace("/usr/bin/alluxio-fuse", os.path.abspath(BINARY))
+            text = f.read().replace("@CMAKE_INSTALL_FULL_BINDIR@/alluxio-fuse",
+                                    os.path.abspath(BINARY))
         name = "alluxio-fuse@.service"
         with open(os.path.join(unit_dir, name), "w") as f:
             f.write(text)
