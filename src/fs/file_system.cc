@@ -296,12 +296,19 @@ bool FileSystem::has_local_children(const std::string& dir_key) {
   return false;
 }
 
+void FileSystem::set_notifier(KernelNotifier* notifier) {
+  std::unique_lock<std::shared_mutex> lock(notifier_mu_);
+  notifier_ = notifier;
+}
+
 void FileSystem::notify_inode(uint64_t ino) {
-  if (KernelNotifier* n = notifier_.load()) n->inval_inode(ino);
+  std::shared_lock<std::shared_mutex> lock(notifier_mu_);
+  if (notifier_ != nullptr) notifier_->inval_inode(ino);
 }
 
 void FileSystem::notify_entry(uint64_t parent, const std::string& name) {
-  if (KernelNotifier* n = notifier_.load()) n->inval_entry(parent, name);
+  std::shared_lock<std::shared_mutex> lock(notifier_mu_);
+  if (notifier_ != nullptr) notifier_->inval_entry(parent, name);
 }
 
 std::shared_ptr<FileSystem::Inode> FileSystem::inode(uint64_t ino) {

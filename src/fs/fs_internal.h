@@ -61,7 +61,8 @@ struct FileSystem::FileHandle {
   std::shared_ptr<Inode> node;
   bool writable = false;
   bool append = false;
-  std::shared_ptr<ReadHandle> reader;  // null when the file had no committed version to read
+  std::mutex mu;
+  std::shared_ptr<ReadHandle> reader;  // GUARDED_BY(mu); null: no committed version to read
   std::shared_ptr<Staged> staged;      // reads use it once materialized
 };
 

@@ -92,18 +92,28 @@ void FileSystem::rekey_locked(const std::string& src, const std::string& dst, bo
   std::vector<std::shared_ptr<Inode>> moved;
   auto exact = by_key_.find(src);
   if (exact != by_key_.end()) moved.push_back(by_ino_.at(exact->second));
-  for (const auto& [ino, node] : by_ino_) {
-    if (!dir) break;  // a file has no descendants
-    if (node->key.size() > src.size() && key_within(node->key, src) && !node->unlinked) {
-      moved.push_back(node);
+  if (dir) {
+    // Descendants, including files unlinked here whose remote remove is still pending (the
+    // store moves those too); ghosts of replaced names keep their old keys.
+    for (const auto& [ino, node] : by_ino_) {
+      if (node->key.size() > src.size() && key_within(node->key, src) &&
+          (!node->unlinked || node->remove_pending)) {
+        moved.push_back(node);
+      }
     }
   }
-  for (const auto& node : moved) {
-    auto k = by_key_.find(node->key);
-    if (k != by_key_.end() && k->second == node->ino) by_key_.erase(k);
+  std::vector<bool> named(moved.size(), false);
+  for (size_t i = 0; i < moved.size(); ++i) {
+    auto k = by_key_.find(moved[i]->key);
+    if (k != by_key_.end() && k->second == moved[i]->ino) {
+      by_key_.erase(k);
+      named[i] = true;
+    }
   }
-  for (const auto& node : moved) {
+  for (size_t i = 0; i < moved.size(); ++i) {
+    auto& node = moved[i];
     node->key = move_key(node->key);
+    if (!named[i]) continue;
     auto existing = by_key_.find(node->key);
     if (existing != by_key_.end() && existing->second != node->ino) {
       // An inode the kernel still holds for a name that was replaced: it no longer has one.
@@ -186,23 +196,35 @@ Result<CreateReply> FileSystem::create(uint64_t parent, const std::string& name,
     if (as_root_) s->create_owner = caller;
   }
   std::shared_ptr<Inode> node;
+  bool taken = false;
   {
     std::lock_guard<std::mutex> lock(inodes_mu_);
-    auto it = by_key_.find(*key);
-    if (it != by_key_.end() && by_ino_.at(it->second)->staged) {
-      // A concurrent create of the same name won: open theirs instead.
-      node = nullptr;
+    node = ref_inode_locked(*key, 1);
+    if (node->staged) {
+      // Open here already (a concurrent create, or a file deleted elsewhere while open for
+      // writing here): use that staged copy, as a second writer would.
+      taken = true;
     } else {
-      node = ref_inode_locked(*key, 1);
       s->node = node;
       node->staged = s;
       node->unlinked = false;
       local_files_[*key] = node->ino;
     }
   }
-  if (!node) {
+  if (taken) {
     staging_->remove(s->path);
-    return create(parent, name, mode, flags & ~O_EXCL, caller);
+    if ((flags & O_EXCL) != 0) {
+      forget(node->ino, 1);
+      return Status(Code::kExists, "file exists: " + *key);
+    }
+    auto opened = open(node->ino, flags & ~(O_CREAT | O_EXCL));
+    auto entry = opened.ok() ? getattr(node->ino) : Result<Entry>(opened.status());
+    if (!opened.ok() || !entry.ok()) {
+      if (opened.ok()) release(opened->fh);
+      forget(node->ino, 1);
+      return entry.status();
+    }
+    return CreateReply{*entry, *opened};
   }
   meta_.invalidate(*key, parent_key_of(options_.root, *key));
   auto h = std::make_shared<FileHandle>();

@@ -370,8 +370,35 @@ Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, size_t length, cha
       return done;
     }
   }
-  if (!fhandle->reader) return Status(Code::kIo, "no readable version of this file");
-  return read_committed(fhandle->reader, offset, length, buf);
+  auto reader = current_reader(*fhandle);
+  if (!reader) return Status(Code::kIo, "no readable version of this file");
+  return read_committed(reader, offset, length, buf);
+}
+
+std::shared_ptr<FileSystem::ReadHandle> FileSystem::current_reader(FileHandle& fh) {
+  std::shared_ptr<ReadHandle> reader;
+  {
+    std::lock_guard<std::mutex> lock(fh.mu);
+    reader = fh.reader;
+  }
+  if (!reader) return reader;
+  std::string key = node_key(*fh.node);
+  if (key == reader->key) return reader;
+  // Renamed while open: the same version now lives under the new key (POSIX: the open file
+  // keeps reading). Readahead state is not carried over; it restarts.
+  auto moved = std::make_shared<ReadHandle>();
+  moved->ino = reader->ino;
+  moved->key = key;
+  moved->version = reader->version;
+  moved->size = reader->size;
+  moved->size_exact = reader->size_exact;
+  moved->incomplete = reader->incomplete;
+  if (!reader->file_id.empty()) {
+    moved->file_id = cache::PageCache::make_file_id(key, moved->version);
+  }
+  std::lock_guard<std::mutex> lock(fh.mu);
+  if (fh.reader == reader) fh.reader = moved;
+  return fh.reader;
 }
 
 Result<size_t> FileSystem::read_committed(const std::shared_ptr<ReadHandle>& h, uint64_t offset,

@@ -452,6 +452,26 @@ TEST_F(FsWriteTest, RenameFilesAndDirectories) {
   EXPECT_EQ(stored("empty/sub/a"), "A");
 }
 
+TEST_F(FsWriteTest, OpenHandlesFollowRenames) {
+  memory_.put_file(kRoot + "/d/f", "content");
+  memory_.put_file(kRoot + "/d/g", "gone later");
+  uint64_t d = lookup(kRootIno, "d");
+  uint64_t f = lookup(d, "f");
+  uint64_t g = lookup(d, "g");
+  auto hf = fs_->open(f, O_RDONLY);
+  auto hg = fs_->open(g, O_RDONLY);
+  ASSERT_TRUE(hf.ok() && hg.ok());
+  ASSERT_TRUE(fs_->unlink(d, "g").ok());  // open: its remote remove waits
+  ASSERT_TRUE(fs_->rename(kRootIno, "d", kRootIno, "e", 0).ok());
+  EXPECT_EQ(read_all(hf->fh), "content");
+  EXPECT_EQ(read_all(hg->fh), "gone later");
+  EXPECT_EQ(list(d), std::vector<std::string>{"f"});
+  fs_->release(hf->fh);
+  fs_->release(hg->fh);
+  EXPECT_EQ(stored("e/g"), "<absent>");  // removed under the name it moved to
+  EXPECT_EQ(stored("e/f"), "content");
+}
+
 TEST_F(FsWriteTest, RenameErrors) {
   memory_.put_file(kRoot + "/f", "f");
   memory_.put_file(kRoot + "/g", "g");

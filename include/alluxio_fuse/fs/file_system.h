@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -222,8 +223,9 @@ class FileSystem {
   // kReadOnly on a read-only mount, else OK.
   Status check_writable() const;
 
-  // Kernel cache invalidation sink (the FUSE session); null to detach. Non-owning.
-  void set_notifier(KernelNotifier* notifier) { notifier_.store(notifier); }
+  // Kernel cache invalidation sink (the FUSE session); null to detach. Non-owning. When it
+  // returns, no call into the previous notifier is in progress.
+  void set_notifier(KernelNotifier* notifier);
   // Commits every dirty staged copy (stop: config.md §4 "commit dirty staged files") and waits
   // for background commits; failures go to failed/. Called by the destructor too.
   void shutdown();
@@ -232,6 +234,8 @@ class FileSystem {
   Result<std::string> key_of(uint64_t ino);
 
   const FsStats& stats() const { return stats_; }
+  // Bytes accounted in the write staging area (alluxio_fuse_write_staging_bytes).
+  uint64_t staging_bytes() const { return staging_->used(); }
   MetadataCache& metadata_cache() { return meta_; }
   const Options& options() const { return options_; }
 
@@ -262,6 +266,8 @@ class FileSystem {
                                                   OpenReply* reply);
   Result<size_t> read_committed(const std::shared_ptr<ReadHandle>& h, uint64_t offset,
                                 size_t length, char* buf);
+  // The handle's reader, moved to the inode's current key after a rename.
+  std::shared_ptr<ReadHandle> current_reader(FileHandle& h);
 
   // Inode keys change on rename: read them under inodes_mu_.
   std::string key_locked(const Inode& node) const;
@@ -325,7 +331,8 @@ class FileSystem {
   uint64_t next_fh_ = 1;                                             // GUARDED_BY(handles_mu_)
 
   std::unique_ptr<StagingArea> staging_;
-  std::atomic<KernelNotifier*> notifier_{nullptr};
+  std::shared_mutex notifier_mu_;       // a leaf: held only around a notifier call
+  KernelNotifier* notifier_ = nullptr;  // GUARDED_BY(notifier_mu_)
   const bool as_root_;
   std::unique_ptr<Background> background_;  // last member: stopped first
 };
