@@ -12,6 +12,8 @@
 // No lock is held while a transfer runs: mu_ guards only the pool map and the set of active
 // multi handles; each HostPool has its own mutex. Lock order: mu_ before HostPool::mu.
 #include <curl/curl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +40,9 @@ constexpr int kPollMs = 100;                 // bound on cancel latency if a wak
 struct Slot {
   CURL* easy = nullptr;
   CURLM* multi = nullptr;
+  // The socket of the slot's (kept-alive) connection, recorded when libcurl creates it:
+  // CURLINFO_ACTIVESOCKET reads as bad during a transfer.
+  curl_socket_t sock = CURL_SOCKET_BAD;
   Slot() : easy(curl_easy_init()), multi(curl_multi_init()) {}
   ~Slot() {
     if (multi != nullptr) curl_multi_cleanup(multi);
@@ -66,6 +71,7 @@ struct Transfer {
   bool read_error = false;
   // Stall detection (worker-rest.md §1): a period starts at `period_start` with `period_base`
   // bytes moved (up + down); 64 KiB more within stall_timeout starts a new period.
+  curl_socket_t* sock = nullptr;  // the slot's connection socket
   Clock::time_point period_start{};
   curl_off_t period_base = 0;
   bool stalled = false;
@@ -170,7 +176,15 @@ int xferinfo_cb(void* userdata, curl_off_t, curl_off_t dlnow, curl_off_t, curl_o
   if (t->cancelled->load()) return 1;
   if (t->req->stall_timeout.count() <= 0) return 0;
   const auto now = Clock::now();
-  const curl_off_t moved = dlnow + ulnow;
+  // Uploaded bytes count once the peer has them: bytes still in the socket's send queue have not
+  // left. Otherwise an upload absorbed by the send buffer looks stalled while a slow but healthy
+  // link drains it (the fault matrix's 1 MiB/s link failed a 2 MiB commit).
+  curl_off_t queued = 0;
+  if (ulnow > 0 && *t->sock != CURL_SOCKET_BAD) {
+    int outq = 0;
+    if (::ioctl(*t->sock, SIOCOUTQ, &outq) == 0 && outq > 0) queued = outq;
+  }
+  const curl_off_t moved = dlnow + ulnow - std::min(queued, ulnow);
   if (moved - t->period_base >= kStallBytes) {
     t->period_start = now;
     t->period_base = moved;
@@ -179,6 +193,11 @@ int xferinfo_cb(void* userdata, curl_off_t, curl_off_t dlnow, curl_off_t, curl_o
     return 1;
   }
   return 0;
+}
+
+int sockopt_cb(void* userdata, curl_socket_t fd, curlsocktype) {
+  *static_cast<Transfer*>(userdata)->sock = fd;
+  return CURL_SOCKOPT_OK;
 }
 
 State classify_status(long status) {
@@ -326,6 +345,8 @@ curl_slist* CurlClient::configure(CURL* easy, const Request& req, Transfer& t,
   curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
   curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+  curl_easy_setopt(easy, CURLOPT_SOCKOPTDATA, &t);
 
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Accept: */*");
@@ -440,6 +461,7 @@ Response CurlClient::perform(const Request& request) {
   t.cancelled = &cancelled_;
   t.limit = request.out != nullptr ? request.out_cap : request.max_body;
   t.period_start = Clock::now();
+  t.sock = &slot->sock;
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = configure(slot->easy, request, t, remaining, errbuf);
   CURLcode rc = run(*slot);

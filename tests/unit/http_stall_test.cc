@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "alluxio_fuse/http/client.h"
 
@@ -27,8 +28,11 @@ using namespace std::chrono_literals;
 // (a stalled peer) until the test ends.
 class StallingServer {
  public:
-  explicit StallingServer(std::function<void(int)> handler) {
+  // `rcvbuf` > 0 shrinks the receive buffer, so received bytes are acknowledged only as the
+  // handler reads them (a slow link rather than a slow application behind a large buffer).
+  explicit StallingServer(std::function<void(int)> handler, int rcvbuf = 0) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0) ::setsockopt(listen_fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -67,14 +71,16 @@ class StallingServer {
   bool done_ = false;
 };
 
-void read_head(int fd) {
+// Reads the request head; returns how many body bytes came with it.
+size_t read_head(int fd) {
   std::string data;
   char buf[4096];
   while (data.find("\r\n\r\n") == std::string::npos) {
     ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) return;
+    if (n <= 0) return 0;
     data.append(buf, static_cast<size_t>(n));
   }
+  return data.size() - (data.find("\r\n\r\n") + 4);
 }
 
 void send_all(int fd, const std::string& s) {
@@ -88,7 +94,7 @@ void send_all(int fd, const std::string& s) {
 
 TEST(HttpStall, DownloadThatStopsAfterABurstTimesOutAtTheStallTimeout) {
   StallingServer srv([](int fd) {
-    read_head(fd);
+    (void)read_head(fd);
     // 1 MiB at once, then nothing more of the promised 8 MiB.
     send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\n\r\n" + std::string(1 << 20, 'x'));
   });
@@ -131,11 +137,49 @@ TEST(HttpStall, UploadToAPeerThatStopsReadingTimesOutAtTheStallTimeout) {
   EXPECT_LT(elapsed, 2500ms);
 }
 
+TEST(HttpStall, UploadDrainedSlowlyFromTheSendBufferIsNotAStall) {
+  // A slow link: the peer takes 128 KiB every 100 ms through a small receive window. The client
+  // hands megabytes to its send buffer at once, then sees no new bytes leave for longer than the
+  // stall timeout while that buffer drains; the bytes the peer acknowledges are progress, so the
+  // upload completes.
+  const size_t total = 4 << 20;
+  StallingServer srv(
+      [total](int fd) {
+        size_t got = read_head(fd);
+        std::vector<char> buf(128 * 1024);
+        while (got < total) {
+          ssize_t n = ::recv(fd, buf.data(), std::min(buf.size(), total - got), 0);
+          if (n <= 0) return;
+          got += static_cast<size_t>(n);
+          std::this_thread::sleep_for(100ms);  // pacing the reader, not ordering threads
+        }
+        send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+      },
+      /*rcvbuf=*/64 * 1024);
+  char path[] = "/tmp/af-http-stall-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::unlink(path);
+  const std::string data(total, 'w');
+  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  auto client = make_curl_client({}, nullptr);
+  Request r;
+  r.method = "POST";
+  r.url = srv.url();
+  r.upload_fd = fd;
+  r.upload_size = data.size();
+  r.total_timeout = 0ms;
+  r.stall_timeout = 1000ms;
+  Response resp = client->perform(r);
+  ::close(fd);
+  EXPECT_EQ(resp.state, State::kOk) << resp.error;
+}
+
 TEST(HttpStall, SteadyStreamIsNotAStall) {
   // 64 KiB+ arrives in every period: the call completes although it takes longer than the
   // stall timeout in total.
   StallingServer srv([](int fd) {
-    read_head(fd);
+    (void)read_head(fd);
     const std::string piece(96 * 1024, 'z');
     send_all(fd,
              "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(piece.size() * 6) + "\r\n\r\n");
