@@ -95,7 +95,14 @@ class FaultProxy:
         self._conns = set()
         self._stats = {"accepted": 0, "faulted": 0}
         self._stopping = False
-        self._listener = socket.create_server(listen, reuse_port=False)
+        # A small receive window: bytes are acknowledged only as the proxy forwards them, so
+        # `slow` behaves like a slow link (the sender sees its send queue drain) rather than a
+        # slow program behind megabytes of kernel buffer.
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        self._listener.bind(listen)
+        self._listener.listen(64)
         self._listener.settimeout(0.2)
         self.host, self.port = self._listener.getsockname()[:2]
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
