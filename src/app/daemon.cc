@@ -58,8 +58,7 @@ void Daemon::publish_stats() {
   m.set_read_bytes_total(metrics::Source::kUfs, s.read_bytes_ufs.load());
   m.set_fetch_bytes_total(metrics::Source::kWorker, s.fetch_bytes_worker.load());
   m.set_fetch_bytes_total(metrics::Source::kUfs, s.fetch_bytes_ufs.load());
-  m.set(metrics::GaugeId::kMetadataCacheEntries,
-        static_cast<double>(fs_->metadata_cache().size()));
+  m.set(metrics::GaugeId::kMetadataCacheEntries, static_cast<double>(fs_->metadata_cache().size()));
   if (cluster_) {
     const router::RouterStats& r = cluster_->stats();
     m.set_total(metrics::CounterId::kRouterFailovers, static_cast<double>(r.failovers.load()));
@@ -69,7 +68,8 @@ void Daemon::publish_stats() {
     m.set_ufs_fallback_total(metrics::FallbackReason::kMiss, r.fallback_miss.load());
     m.set_ufs_fallback_total(metrics::FallbackReason::kServerError, r.fallback_server_error.load());
     m.set_ufs_fallback_total(metrics::FallbackReason::kUnsupported, r.fallback_unsupported.load());
-    m.set(metrics::GaugeId::kMembershipWorkers, static_cast<double>(cluster_->membership_workers()));
+    m.set(metrics::GaugeId::kMembershipWorkers,
+          static_cast<double>(cluster_->membership_workers()));
     m.set(metrics::GaugeId::kMembershipSuspectWorkers,
           static_cast<double>(cluster_->suspect_workers()));
     if (const cluster::MembershipStats* ms = cluster_->membership_stats()) {

@@ -54,10 +54,10 @@ class Daemon {
   common::SystemClock& clock_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<fuse::OpObserver> op_observer_;
-  std::unique_ptr<http::Client> ufs_http_;  // HTTP client of an S3 UFS
-  std::unique_ptr<store::Store> ufs_;    // the UFS client (standalone root or fallback)
+  std::unique_ptr<http::Client> ufs_http_;           // HTTP client of an S3 UFS
+  std::unique_ptr<store::Store> ufs_;                // the UFS client (standalone root or fallback)
   std::unique_ptr<router::ClusterBackend> cluster_;  // cluster mode only
-  store::Store* root_store_ = nullptr;   // what the core reads through
+  store::Store* root_store_ = nullptr;               // what the core reads through
   std::unique_ptr<cache::PageCache> page_cache_;
   std::unique_ptr<cache::FetchPool> fetch_pool_;  // stopped before the core goes away
   std::unique_ptr<fs::FileSystem> fs_;

@@ -5,32 +5,58 @@ namespace alluxio_fuse::common {
 
 std::string_view to_string(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kNotFound: return "not_found";
-    case Code::kExists: return "exists";
-    case Code::kNotEmpty: return "not_empty";
-    case Code::kNotDir: return "not_dir";
-    case Code::kIsDir: return "is_dir";
-    case Code::kPermission: return "permission";
-    case Code::kNotPermitted: return "not_permitted";
-    case Code::kInvalid: return "invalid";
-    case Code::kNameTooLong: return "name_too_long";
-    case Code::kUnsupported: return "unsupported";
-    case Code::kReadOnly: return "read_only";
-    case Code::kNoSpace: return "no_space";
-    case Code::kTooLarge: return "too_large";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kTimeout: return "timeout";
-    case Code::kMiss: return "miss";
-    case Code::kServerError: return "server_error";
-    case Code::kBadResponse: return "bad_response";
-    case Code::kIo: return "io";
-    case Code::kPrecondition: return "precondition";
-    case Code::kStale: return "stale";
-    case Code::kBadHandle: return "bad_handle";
-    case Code::kInterrupted: return "interrupted";
-    case Code::kNoData: return "no_data";
-    case Code::kRange: return "range";
+    case Code::kOk:
+      return "ok";
+    case Code::kNotFound:
+      return "not_found";
+    case Code::kExists:
+      return "exists";
+    case Code::kNotEmpty:
+      return "not_empty";
+    case Code::kNotDir:
+      return "not_dir";
+    case Code::kIsDir:
+      return "is_dir";
+    case Code::kPermission:
+      return "permission";
+    case Code::kNotPermitted:
+      return "not_permitted";
+    case Code::kInvalid:
+      return "invalid";
+    case Code::kNameTooLong:
+      return "name_too_long";
+    case Code::kUnsupported:
+      return "unsupported";
+    case Code::kReadOnly:
+      return "read_only";
+    case Code::kNoSpace:
+      return "no_space";
+    case Code::kTooLarge:
+      return "too_large";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kTimeout:
+      return "timeout";
+    case Code::kMiss:
+      return "miss";
+    case Code::kServerError:
+      return "server_error";
+    case Code::kBadResponse:
+      return "bad_response";
+    case Code::kIo:
+      return "io";
+    case Code::kPrecondition:
+      return "precondition";
+    case Code::kStale:
+      return "stale";
+    case Code::kBadHandle:
+      return "bad_handle";
+    case Code::kInterrupted:
+      return "interrupted";
+    case Code::kNoData:
+      return "no_data";
+    case Code::kRange:
+      return "range";
   }
   return "unknown";
 }

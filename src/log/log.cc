@@ -5,10 +5,10 @@
 #include "alluxio_fuse/log/log.h"
 
 #include <spdlog/sinks/rotating_file_sink.h>
-#include <spdlog/sinks/syslog_sink.h>
-#include <syslog.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
+#include <syslog.h>
 
 #include <filesystem>
 #include <memory>
@@ -41,8 +41,8 @@ constexpr const char* kPattern = "%Y-%m-%d %H:%M:%S.%e %l [%t] %v";
 
 }  // namespace
 
-Status setup_logging(const config::LoggerConfig& config,
-                     std::optional<std::string> level_override, bool daemon) {
+Status setup_logging(const config::LoggerConfig& config, std::optional<std::string> level_override,
+                     bool daemon) {
   config::LogLevel level = config.level;
   if (level_override) {
     auto parsed = config::parse_log_level(*level_override);

@@ -24,20 +24,45 @@ using common::Status;
 Status from_errno(int err, const std::string& what) {
   Code code = Code::kIo;
   switch (err) {
-    case ENOENT: code = Code::kNotFound; break;
-    case EEXIST: code = Code::kExists; break;
-    case ENOTEMPTY: code = Code::kNotEmpty; break;
-    case ENOTDIR: code = Code::kNotDir; break;
-    case EISDIR: code = Code::kIsDir; break;
-    case EACCES: code = Code::kPermission; break;
-    case EPERM: code = Code::kNotPermitted; break;
-    case ENAMETOOLONG: code = Code::kNameTooLong; break;
+    case ENOENT:
+      code = Code::kNotFound;
+      break;
+    case EEXIST:
+      code = Code::kExists;
+      break;
+    case ENOTEMPTY:
+      code = Code::kNotEmpty;
+      break;
+    case ENOTDIR:
+      code = Code::kNotDir;
+      break;
+    case EISDIR:
+      code = Code::kIsDir;
+      break;
+    case EACCES:
+      code = Code::kPermission;
+      break;
+    case EPERM:
+      code = Code::kNotPermitted;
+      break;
+    case ENAMETOOLONG:
+      code = Code::kNameTooLong;
+      break;
     case ENOSPC:
-    case EDQUOT: code = Code::kNoSpace; break;
-    case EFBIG: code = Code::kTooLarge; break;
-    case EROFS: code = Code::kReadOnly; break;
-    case EINVAL: code = Code::kInvalid; break;
-    default: break;
+    case EDQUOT:
+      code = Code::kNoSpace;
+      break;
+    case EFBIG:
+      code = Code::kTooLarge;
+      break;
+    case EROFS:
+      code = Code::kReadOnly;
+      break;
+    case EINVAL:
+      code = Code::kInvalid;
+      break;
+    default:
+      break;
   }
   return Status(code, what + ": " + std::strerror(err));
 }

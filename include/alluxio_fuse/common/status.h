@@ -74,7 +74,8 @@ inline Status make_status(Code code, std::string message) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value)
+      : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::in_place_index<1>, std::move(status)) {  // NOLINT
     assert(!std::get<1>(v_).ok() && "Result built from an OK status");
   }
@@ -99,8 +100,8 @@ class [[nodiscard]] Result {
 }  // namespace alluxio_fuse::common
 
 // Return early from a function returning Status or Result<T> when `expr` (a Status) failed.
-#define AF_RETURN_IF_ERROR(expr)                          \
-  do {                                                    \
-    ::alluxio_fuse::common::Status af_status__ = (expr);  \
-    if (!af_status__.ok()) return af_status__;            \
+#define AF_RETURN_IF_ERROR(expr)                         \
+  do {                                                   \
+    ::alluxio_fuse::common::Status af_status__ = (expr); \
+    if (!af_status__.ok()) return af_status__;           \
   } while (0)

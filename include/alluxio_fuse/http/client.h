@@ -57,7 +57,7 @@ struct Response {
   std::string body;                   // when Request::out was not set
   size_t body_bytes = 0;              // bytes delivered (into `out` or `body`)
   std::vector<std::pair<std::string, std::string>> headers;  // lowercase names
-  std::string error;                  // transport error text for logs (no credentials)
+  std::string error;  // transport error text for logs (no credentials)
   double latency_ms = 0;
 
   bool ok() const { return state == State::kOk; }

@@ -25,18 +25,18 @@ enum class FileType { kFile, kDirectory };
 struct FileInfo {
   std::string name;  // last path component; "" for the root
   FileType type = FileType::kFile;
-  uint64_t size = 0;         // directories report 0
-  bool size_exact = true;    // false: approximate or unknown (worker-rest.md §5.3)
-  int64_t mtime_ms = 0;      // <= 0: unknown
-  int64_t mtime_ns = 0;      // full precision when the backend has it (local UFS); else 0
-  int64_t atime_ms = 0;      // <= 0: same as mtime
+  uint64_t size = 0;             // directories report 0
+  bool size_exact = true;        // false: approximate or unknown (worker-rest.md §5.3)
+  int64_t mtime_ms = 0;          // <= 0: unknown
+  int64_t mtime_ns = 0;          // full precision when the backend has it (local UFS); else 0
+  int64_t atime_ms = 0;          // <= 0: same as mtime
   std::optional<uint32_t> mode;  // permission bits (& 07777) when the backend gives them
-  std::string owner;         // user name, when given
-  std::string group;         // group name, when given
-  std::optional<uint32_t> uid;  // numeric owner (local UFS)
+  std::string owner;             // user name, when given
+  std::string group;             // group name, when given
+  std::optional<uint32_t> uid;   // numeric owner (local UFS)
   std::optional<uint32_t> gid;
-  std::string content_hash;  // opaque version token; empty = none
-  bool completed = true;     // false: being written elsewhere; reads fail until complete
+  std::string content_hash;        // opaque version token; empty = none
+  bool completed = true;           // false: being written elsewhere; reads fail until complete
   int in_alluxio_percentage = -1;  // -1 = not reported
 
   bool is_dir() const { return type == FileType::kDirectory; }
