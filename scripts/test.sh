@@ -29,6 +29,9 @@ cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L unit --output-on-failure --timeout 300 -j 2 || status=1
 
+echo "== fuzz (libFuzzer, clang; 5 s per target)"
+FUZZ_BUILD_DIR=build-fuzz JOBS="$JOBS" bash scripts/fuzz.sh 5 || status=1
+
 if [ "$status" -ne 0 ]; then
   echo "test.sh: FAILED" >&2
 fi
