@@ -216,6 +216,8 @@ class FakeWorker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        if self.proc.stdout is not None and not self.proc.stdout.closed:
+            self.proc.stdout.close()
 
 
 class TempDirTestCase(unittest.TestCase):
