@@ -58,6 +58,10 @@ void Daemon::publish_stats() {
   m.set_read_bytes_total(metrics::Source::kUfs, s.read_bytes_ufs.load());
   m.set_fetch_bytes_total(metrics::Source::kWorker, s.fetch_bytes_worker.load());
   m.set_fetch_bytes_total(metrics::Source::kUfs, s.fetch_bytes_ufs.load());
+  m.set_write_commits_total(metrics::CommitResult::kOk, s.commits_ok.load());
+  m.set_write_commits_total(metrics::CommitResult::kError, s.commits_error.load());
+  m.set_total(metrics::CounterId::kWriteCommitBytes, static_cast<double>(s.commit_bytes.load()));
+  m.set(metrics::GaugeId::kWriteStagingBytes, static_cast<double>(fs_->staging_bytes()));
   m.set(metrics::GaugeId::kMetadataCacheEntries, static_cast<double>(fs_->metadata_cache().size()));
   if (cluster_) {
     const router::RouterStats& r = cluster_->stats();

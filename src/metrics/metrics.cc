@@ -320,6 +320,11 @@ void Metrics::set_ufs_fallback_total(FallbackReason reason, uint64_t total) {
   if (r < kFallbackReasonCount) advance_counter(ufs_fallback_[r], static_cast<double>(total));
 }
 
+void Metrics::set_write_commits_total(CommitResult result, uint64_t total) {
+  auto r = static_cast<size_t>(result);
+  if (r < kCommitResultCount) advance_counter(write_commits_[r], static_cast<double>(total));
+}
+
 void Metrics::membership_refresh(RefreshResult result) {
   auto r = static_cast<size_t>(result);
   if (r < kRefreshResultCount) membership_refresh_[r]->Increment();

@@ -109,6 +109,8 @@ class Metrics final : public http::CallObserver {
   void set_membership_refresh_total(RefreshResult result, uint64_t total);
   // One commit; `bytes` (uploaded) is counted only when the commit succeeded.
   void write_commit(CommitResult result, uint64_t bytes);
+  // Commit counts kept by the core (scrape-time hook), like the other set_*_total calls.
+  void set_write_commits_total(CommitResult result, uint64_t total);
   void router_failover() { add(CounterId::kRouterFailovers); }
 
   // --- Unlabelled counters and gauges. ---
