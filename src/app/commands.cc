@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <atomic>
 #include <thread>
 
 #include "alluxio_fuse/app/app.h"
@@ -213,13 +214,27 @@ int mount_command(const MountCommand& command) {
     }
   });
 
-  std::thread signal_thread([&daemon, stop_signals] {
+  std::atomic<bool> served_done{false};
+  std::thread signal_thread([&daemon, &served_done, stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    if (served_done.load()) return;  // our own wake-up after serve() returned
     spdlog::info("signal {} received", sig);
-    daemon->request_stop();  // idempotent: also our own wake-up after serve() returned
+    daemon->request_stop();
+    // A file still open on the mount keeps the FUSE connection (and our loop) alive after the
+    // unmount. Give it a moment, then commit staged data and exit: closing /dev/fuse aborts
+    // the connection, so the process never hangs on a busy mount.
+    for (int i = 0; i < 50 && !served_done.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (served_done.load()) return;
+    spdlog::warn("the mount is still in use after unmount; committing staged files and exiting");
+    bool ok = daemon->commit_staged();
+    spdlog::shutdown();
+    ::_exit(ok ? 0 : 1);
   });
   common::Status served = daemon->serve();
+  served_done = true;
   ready_thread.join();
   notify_systemd("STOPPING=1");
   // The loop may have ended without a signal (external unmount): stop, then wake the waiter.

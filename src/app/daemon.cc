@@ -261,6 +261,13 @@ Status Daemon::serve() {
   return s;
 }
 
+bool Daemon::commit_staged() {
+  if (!fs_) return true;
+  uint64_t errors_before = fs_->stats().commits_error.load();
+  fs_->shutdown();
+  return fs_->stats().commits_error.load() == errors_before;
+}
+
 void Daemon::request_stop() {
   if (stopping_.exchange(true)) return;
   spdlog::info("stop requested: unmounting {}", mountpoint_);

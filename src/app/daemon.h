@@ -42,6 +42,9 @@ class Daemon {
   common::Status serve();
   // From any thread: stop serving and unmount.
   void request_stop();
+  // Commits every dirty staged file now (forced exit with the mount still busy). False when a
+  // commit failed (its copy is kept under failed/ and logged).
+  bool commit_staged();
 
  private:
   common::Status build_store(int* exit_code);

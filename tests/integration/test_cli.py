@@ -114,8 +114,11 @@ class CliTest(harness.TempDirTestCase):
         r3 = run(["unmount", self.mp])
         self.assertEqual(r3.returncode, 0, r3.stderr)
         harness.wait_until(lambda: not harness.is_mountpoint(self.mp), 10, "unmount")
-        log = open(os.path.join(self.tmp, "logs", "alluxio-fuse.log")).read()
-        self.assertIn("mounted on", log)
+        # The daemon flushes its log as it exits, just after the unmount returns.
+        log_path = os.path.join(self.tmp, "logs", "alluxio-fuse.log")
+        harness.wait_until(lambda: "alluxio-fuse exiting" in open(log_path).read(), 20,
+                           "the daemon's last log line")
+        self.assertIn("mounted on", open(log_path).read())
 
     def test_missing_mountpoint(self):
         r = run(["mount", os.path.join(self.tmp, "nope"), "--config", self.cfg])
