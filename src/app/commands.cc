@@ -13,12 +13,12 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <atomic>
 #include <thread>
 
 #include "alluxio_fuse/app/app.h"

@@ -149,10 +149,10 @@ Status MemoryStore::rename(const std::string& src, const std::string& dst) {
   return Status::Ok();
 }
 
-#define AF_FAULT(op, key)                 \
-  do {                                    \
-    Status injected = hook_(op, key);     \
-    if (!injected.ok()) return injected;  \
+#define AF_FAULT(op, key)                \
+  do {                                   \
+    Status injected = hook_(op, key);    \
+    if (!injected.ok()) return injected; \
   } while (0)
 
 common::Result<store::FileInfo> FaultStore::stat(const std::string& key) {

@@ -112,14 +112,16 @@ TEST_F(FsCoreTest, ReaddirSnapshotAndPlusSeedsCache) {
   // Read in small batches to exercise offsets.
   for (;;) {
     size_t batch = 0;
-    ASSERT_TRUE(fs_->readdir(d, *fh, next, true, [&](const DirEntry& de, const Entry* e) {
-      if (batch == 7) return false;
-      EXPECT_NE(e, nullptr);
-      names.push_back(de.name);
-      next = de.next_offset;
-      ++batch;
-      return true;
-    }).ok());
+    ASSERT_TRUE(fs_->readdir(d, *fh, next, true,
+                             [&](const DirEntry& de, const Entry* e) {
+                               if (batch == 7) return false;
+                               EXPECT_NE(e, nullptr);
+                               names.push_back(de.name);
+                               next = de.next_offset;
+                               ++batch;
+                               return true;
+                             })
+                    .ok());
     if (batch == 0) break;
     // A change during the pass must not show up in it.
     store_.put_file("s3://b/root/d/zz-new", "x");

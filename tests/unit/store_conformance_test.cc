@@ -145,18 +145,18 @@ TEST_P(StoreConformance, ReadOfDirectoryIsIsDir) {
 
 INSTANTIATE_TEST_SUITE_P(
     Stores, StoreConformance,
-    ::testing::Values(
-        Backend{"memory",
-                [](const testing::TempDir&, std::string* root) {
-                  *root = "s3://bucket/prefix";
-                  return std::unique_ptr<store::Store>(new testing::MemoryStore(*root));
-                }},
-        Backend{"local",
-                [](const testing::TempDir& dir, std::string* root) {
-                  *root = "file://" + dir.path() + "/ufs";
-                  ::mkdir((dir.path() + "/ufs").c_str(), 0755);
-                  return std::unique_ptr<store::Store>(new ufs::LocalStore(*root));
-                }}),
+    ::testing::Values(Backend{"memory",
+                              [](const testing::TempDir&, std::string* root) {
+                                *root = "s3://bucket/prefix";
+                                return std::unique_ptr<store::Store>(
+                                    new testing::MemoryStore(*root));
+                              }},
+                      Backend{"local",
+                              [](const testing::TempDir& dir, std::string* root) {
+                                *root = "file://" + dir.path() + "/ufs";
+                                ::mkdir((dir.path() + "/ufs").c_str(), 0755);
+                                return std::unique_ptr<store::Store>(new ufs::LocalStore(*root));
+                              }}),
     [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 TEST(LocalStore, RefusesDotDotKeys) {
