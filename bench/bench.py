@@ -40,7 +40,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 SCALES = {
     "full": dict(large_n=4, large_mib=256, small_n=2000, meta_n=10000, bigdir_n=100000,
-                 rand4k_io=32 * MiB, rand128k_io=256 * MiB, rss_passes=4),
+                 rand4k_io=16 * MiB, rand128k_io=256 * MiB, rss_passes=4),
     # quick: a smoke run of every system and section in < 10 minutes (s3fs over s3rver needs
     # ~80 ms per small file, so the trees are small).
     "quick": dict(large_n=4, large_mib=32, small_n=120, meta_n=600, bigdir_n=5000,
@@ -360,6 +360,11 @@ class System:
     def after_mount(self):
         ra = self.ctx.args.read_ahead_kb
         bdi = bdi_of(self.mp)
+        if bdi and self.name not in self.ctx.read_ahead_seen:
+            with open(os.path.join(bdi, "read_ahead_kb")) as f:
+                self.ctx.read_ahead_seen[self.name] = int(f.read())
+            seen = self.ctx.read_ahead_seen[self.name]
+            log("%s: kernel read_ahead_kb of the mount is %d" % (self.name, seen))
         if ra and bdi:
             with open(os.path.join(bdi, "read_ahead_kb"), "w") as f:
                 f.write(str(ra))
@@ -825,8 +830,9 @@ def targets(rows):
             lambda x: True)
         rss = [r for r in d if r["workload"] == "rss" and r["system"] == sys_]
         if rss:
-            add(4, "%s peak RSS over %.1f GiB read (MiB)" % (sys_, rss[0]["bytes_read"] / (1 << 30)),
-                rss[0]["value"], "≤ 150", lambda x: x <= 150)
+            gib = rss[0]["bytes_read"] / (1 << 30)
+            add(4, "%s peak RSS over %.1f GiB read (MiB)" % (sys_, gib), rss[0]["value"], "≤ 150",
+                lambda x: x <= 150)
     for wl in ("lsR", "stat4"):
         for sys_ in ("af-local", "af-workers"):
             v = ratio(median_of(d, system=sys_, workload=wl, phase="warm"),
@@ -847,8 +853,8 @@ def report(ctx):
         md += ["### Targets", "", "| issue | measure | value | target | met |",
                "| --- | --- | ---: | --- | --- |"]
         for issue, what, val, target, met in tg:
-            md.append("| %d | %s | %s | %s | %s |" % (issue, what, fmt(val, 2), target,
-                                                     "yes" if met else "**no**"))
+            verdict = "—" if target == "(report)" else "yes" if met else "**no**"
+            md.append("| %d | %s | %s | %s | %s |" % (issue, what, fmt(val, 2), target, verdict))
         md.append("")
     s3 = [r for r in rows if r["workload"] == "seq4"]
     if s3:
@@ -872,14 +878,13 @@ def report(ctx):
                 md.append("| %s | %s | %s |" % (s, fmt(median_of(rs, system=s), 2),
                                                json.dumps(rs[-1].get("requests") or {})))
         md.append("")
-    tun = [r for r in rows if r.get("variant") not in (None, "default")
-           or (r["system"] == "af-local" and r["workload"] in ("seq", "rand4k"))]
-    variants = sorted({r["variant"] for r in tun} - {"default"})
+    tun = [r for r in rows if r.get("variant") not in (None, "default")]
+    variants = [t[0] for t in TUNING if any(r["variant"] == t[0] for r in tun)]
     if variants:
-        md += ["### Tuning (af-local, median)", "",
-               "| variant | seq cold MiB/s | seq restart MiB/s | rand4k cold IOPS | "
+        md += ["### Tuning (af-local, median; one section, baseline = defaults measured with it)",
+               "", "| variant | seq cold MiB/s | seq restart MiB/s | rand4k cold IOPS | "
                "rand4k restart IOPS |", "| --- | ---: | ---: | ---: | ---: |"]
-        for v in ["default"] + variants:
+        for v in variants:
             cells = [fmt(median_of(tun, variant=v, system="af-local", workload=w, phase=p))
                      for w in ("seq", "rand4k") for p in ("cold", "restart")]
             md.append("| %s | %s |" % (v, " | ".join(cells)))
@@ -902,13 +907,16 @@ def write_outputs(ctx):
     with open(os.path.join(ctx.out, "meta.json"), "w") as f:
         json.dump({"stamp": ctx.stamp, "mode": ctx.mode, "argv": sys.argv, "scale": ctx.scale,
                    "nproc": os.cpu_count(), "kernel": os.uname().release,
-                   "sections_s": ctx.section_times, "cut": ctx.cut}, f, indent=1)
+                   "sections_s": ctx.section_times, "cut": ctx.cut,
+                   "read_ahead_kb_seen": ctx.read_ahead_seen}, f, indent=1)
     print("\n".join(md))
 
 
 # ---------------------------------------------------------------- main
 
-TUNING = [("max_threads=4", {"mount": {"max_threads": 4}}, None),
+# The baseline is measured again in the tuning section: the machine's load drifts between sections.
+TUNING = [("baseline", {}, None),
+          ("max_threads=4", {"mount": {"max_threads": 4}}, None),
           ("max_read=128KiB", {"mount": {"max_read": "128KiB"}}, None),
           ("read_ahead_kb=1024", {}, 1024),
           ("readahead off", {"page_cache": {"readahead": {"enabled": False}}}, None)]
@@ -920,20 +928,31 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
-    ap.add_argument("--sections", default="matrix,issue3,rss,bigdir,tuning")
-    ap.add_argument("--af-bin", required=True)
-    ap.add_argument("--fake-worker", required=True)
+    ap.add_argument("--sections", default=None,
+                    help="default: matrix,issue3,rss,bigdir (quick), plus tuning (full)")
+    ap.add_argument("--af-bin")
+    ap.add_argument("--fake-worker")
+    ap.add_argument("--report-only", metavar="DIR",
+                    help="rewrite DIR/report.md from DIR/samples.jsonl and DIR/meta.json")
     ap.add_argument("--out", default=None)
     ap.add_argument("--tmp-root", default=os.environ.get("TMPDIR", "/tmp"))
-    ap.add_argument("--fio-runtime", type=int, default=120)
+    ap.add_argument("--fio-runtime", type=int, default=None,
+                    help="cap of one fio run in s (default 30 quick, 60 full)")
     ap.add_argument("--read-ahead-kb", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.report_only:
+        return report_only(args)
+    if not args.af_bin or not args.fake_worker:
+        ap.error("--af-bin and --fake-worker are required")
     ctx = Context()
     ctx.args = args
     ctx.mode = "quick" if args.quick else "full"
     ctx.scale = SCALES[ctx.mode]
+    if args.fio_runtime is None:
+        args.fio_runtime = 30 if args.quick else 60
     ctx.af_bin, ctx.fake_bin = os.path.abspath(args.af_bin), os.path.abspath(args.fake_worker)
     ctx.af_overrides, ctx.variant, ctx.rows, ctx.section_times, ctx.cut = {}, "default", [], {}, []
+    ctx.read_ahead_seen = {}
     ctx.stamp = datetime.datetime.now().strftime("%Y-%m-%d")
     ctx.out = args.out or os.path.join(HERE, "results", "%s-%s" % (ctx.stamp, ctx.mode))
     if os.path.exists(ctx.out) and not args.out:
@@ -941,7 +960,8 @@ def main():
     os.makedirs(ctx.out, exist_ok=True)
     systems = [s for s in args.systems.split(",") if s]
     workloads = [w for w in args.workloads.split(",") if w]
-    sections = set(args.sections.split(","))
+    sections = set((args.sections or "matrix,issue3,rss,bigdir" +
+                    ("" if args.quick else ",tuning")).split(","))
 
     ctx.tmp = tempfile.mkdtemp(prefix="af-bench-", dir=args.tmp_root)
     CLEANUPS.append(lambda: shutil.rmtree(ctx.tmp, ignore_errors=True))
@@ -998,6 +1018,22 @@ def main():
     section("tuning", tuning)
     write_outputs(ctx)
     log("done; results in %s" % ctx.out)
+
+
+def report_only(args):
+    ctx = Context()
+    ctx.out = args.report_only
+    with open(os.path.join(ctx.out, "meta.json")) as f:
+        meta = json.load(f)
+    with open(os.path.join(ctx.out, "samples.jsonl")) as f:
+        ctx.rows = [json.loads(line) for line in f if line.strip()]
+    ctx.stamp, ctx.mode, ctx.scale = meta["stamp"], meta["mode"], meta["scale"]
+    ctx.cut = meta["cut"]
+    ctx.args = argparse.Namespace(reps=max(r["rep"] for r in ctx.rows) + 1)
+    md = report(ctx)
+    with open(os.path.join(ctx.out, "report.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    print("\n".join(md))
 
 
 class socket_port:
