@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "alluxio_fuse/app/app.h"
+#include "alluxio_fuse/common/build_info.h"
 #include "alluxio_fuse/config/config.h"
 #include "alluxio_fuse/log/log.h"
 #include "alluxio_fuse/router/backend.h"
@@ -286,7 +287,7 @@ int route_command(const RouteCommand& command) {
 }
 
 std::string version_string() {
-  return std::string("alluxio-fuse ") + ALLUXIO_FUSE_VERSION + " (" + ALLUXIO_FUSE_REVISION + ")";
+  return std::string("alluxio-fuse ") + common::build_version() + " (" + common::build_revision() + ")";
 }
 
 }  // namespace alluxio_fuse::app

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "alluxio_fuse/common/build_info.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/router/backend.h"
 #include "alluxio_fuse/ufs/local_store.h"
@@ -170,7 +171,7 @@ Status Daemon::start(int* exit_code) {
   spdlog::info("alluxio-fuse starting: mount point {}, ufs_root {}, mode: {}", mountpoint_,
                config_.ufs_root, config::describe_mode(config_));
   metrics_ = std::make_unique<metrics::Metrics>(
-      metrics::BuildInfo{ALLUXIO_FUSE_VERSION, ALLUXIO_FUSE_REVISION});
+      metrics::BuildInfo{common::build_version(), common::build_revision()});
   op_observer_ = std::make_unique<MetricsOpObserver>(*metrics_);
   AF_RETURN_IF_ERROR(build_store(exit_code));
   *exit_code = 1;

@@ -20,14 +20,9 @@
 #include <array>
 #include <exception>
 
+#include "alluxio_fuse/common/build_info.h"
 #include "process_stats.h"
 
-#ifndef ALLUXIO_FUSE_VERSION
-#define ALLUXIO_FUSE_VERSION "unknown"
-#endif
-#ifndef ALLUXIO_FUSE_REVISION
-#define ALLUXIO_FUSE_REVISION "unknown"
-#endif
 
 namespace alluxio_fuse::metrics {
 namespace {
@@ -50,7 +45,7 @@ std::string str(std::string_view s) { return std::string(s); }
 
 }  // namespace
 
-Metrics::Metrics() : Metrics(BuildInfo{ALLUXIO_FUSE_VERSION, ALLUXIO_FUSE_REVISION}) {}
+Metrics::Metrics() : Metrics(BuildInfo{common::build_version(), common::build_revision()}) {}
 
 Metrics::Metrics(BuildInfo build_info)
     : build_info_(std::move(build_info)), registry_(std::make_unique<prometheus::Registry>()) {
