@@ -287,7 +287,8 @@ int route_command(const RouteCommand& command) {
 }
 
 std::string version_string() {
-  return std::string("alluxio-fuse ") + common::build_version() + " (" + common::build_revision() + ")";
+  return std::string("alluxio-fuse ") + common::build_version() + " (" + common::build_revision() +
+         ")";
 }
 
 }  // namespace alluxio_fuse::app

@@ -23,7 +23,6 @@
 #include "alluxio_fuse/common/build_info.h"
 #include "process_stats.h"
 
-
 namespace alluxio_fuse::metrics {
 namespace {
 
