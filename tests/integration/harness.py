@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -50,6 +51,53 @@ def force_unmount(path):
             subprocess.run(cmd, timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             pass
+
+
+def run_cmd(argv, timeout=60, env=None):
+    """Runs a command that may daemonize, without pipes: its output goes to temp files.
+
+    subprocess.run(capture_output=True) waits for EOF on the pipes after the timeout kills the
+    parent; a daemonized grandchild that still holds them makes that wait endless. Files have no
+    EOF to wait for, so this returns (or raises TimeoutExpired) within `timeout`."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+            raise
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(argv, code, out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
+
+
+def run_cli(args, timeout=60, env=None):
+    """The built binary with `args`; see run_cmd."""
+    return run_cmd([BINARY] + list(args), timeout=timeout, env=env)
+
+
+def bounded(fn, timeout, what):
+    """Calls fn() in a daemon thread; raises TimeoutError if it has not returned in `timeout`.
+
+    For file-system calls on a mount that may be dead or stuck: the test fails fast instead of
+    hanging until ctest's limit (the stuck thread is abandoned; cleanup unmounts lazily)."""
+    box = {}
+
+    def target():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        raise TimeoutError("timed out after %.1fs: %s" % (timeout, what))
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 def sha256_file(path, chunk=1 << 20):

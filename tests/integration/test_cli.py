@@ -9,9 +9,8 @@ import harness
 from harness import BINARY
 
 
-def run(args, timeout=30, env=None):
-    return subprocess.run([BINARY] + args, capture_output=True, timeout=timeout, text=True,
-                          env=env)
+def run(args, timeout=60, env=None):
+    return harness.run_cli(args, timeout=timeout, env=env)
 
 
 class BadConfigTest(harness.TempDirTestCase):
@@ -165,13 +164,14 @@ class CliTest(harness.TempDirTestCase):
                                 stderr=subprocess.DEVNULL)
         harness.wait_until(lambda: harness.is_mountpoint(self.mp), 20, "mount")
         proc.kill()
-        proc.wait()
+        proc.wait(timeout=10)
         # The dead mount answers ENOTCONN; mounting again repairs it.
         with self.assertRaises(OSError):
-            os.listdir(self.mp)
+            harness.bounded(lambda: os.listdir(self.mp), 10, "listdir of the dead mount")
         r = run(["mount", self.mp, "--config", self.cfg])
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(os.listdir(self.mp), ["hello.txt"])
+        self.assertEqual(harness.bounded(lambda: os.listdir(self.mp), 20, "listdir"),
+                         ["hello.txt"])
         run(["unmount", self.mp])
 
     def test_check_config_masks_secrets(self):

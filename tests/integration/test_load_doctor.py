@@ -21,7 +21,7 @@ FAST = ["--poll-interval", "100ms"]
 
 
 def run(args, timeout=60):
-    return subprocess.run([BINARY] + args, capture_output=True, timeout=timeout, text=True)
+    return harness.run_cli(args, timeout=timeout)
 
 
 class ClusterCase(harness.TempDirTestCase):

@@ -84,9 +84,9 @@ class OpsTest(harness.TempDirTestCase):
             self.skipTest("an alluxio-fuse is installed in /usr/bin; not replacing it")
         os.symlink(os.path.abspath(BINARY), link)
         self.addCleanup(os.unlink, link)
-        r = subprocess.run(["mount", "-t", "fuse.alluxio-fuse", self.cfg, self.mp, "-o",
-                            "_netdev,nofail,allow_other,attr_timeout=5s,noatime"],
-                           capture_output=True, text=True, timeout=60)
+        # mount(8) runs the helper form, which daemonizes: no pipes (see harness.run_cmd).
+        r = harness.run_cmd(["mount", "-t", "fuse.alluxio-fuse", self.cfg, self.mp, "-o",
+                             "_netdev,nofail,allow_other,attr_timeout=5s,noatime"], timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         with open("/proc/mounts") as f:
             line = [l for l in f if l.split()[1] == self.mp][0]
