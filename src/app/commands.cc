@@ -1,7 +1,9 @@
 // The CLI commands. `mount` forks before any thread exists; the child builds and mounts, then
 // reports success or a one-line error through a pipe, so the parent's exit status tells the
 // truth (0 only once the mount answers). Signals are taken by one thread with sigwait, which
-// stops the session and unmounts; libfuse's worker threads never run signal handlers.
+// runs the graceful stop (refuse new opens, wait for open files and operations in flight up to
+// mount.shutdown_timeout, unmount; a second signal forces); libfuse's worker threads never run
+// signal handlers.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -118,6 +120,41 @@ void detach_stdio() {
   if (null > STDERR_FILENO) ::close(null);
 }
 
+// The graceful stop after the first stop signal: new opens fail, open files and operations in
+// flight get up to mount.shutdown_timeout to finish, then the caller unmounts. Returns true
+// when a second signal asked to force the stop.
+bool drain_before_unmount(Daemon& daemon, const sigset_t& signals, int first_signal,
+                          const std::atomic<bool>& served_done) {
+  notify_systemd("STOPPING=1\nSTATUS=stopping");
+  daemon.begin_stop();
+  const auto timeout = daemon.shutdown_timeout();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  spdlog::info(
+      "signal {} received: stopping (new opens refused; waiting up to {:.0f}s for {} open "
+      "files and {} operations in flight; a second signal forces)",
+      first_signal, std::chrono::duration<double>(timeout).count(), daemon.open_files(),
+      daemon.ops_in_flight());
+  spdlog::default_logger()->flush();  // operators and tests watch for this line
+  const struct timespec tick = {0, 50 * 1000 * 1000};
+  while (!served_done.load()) {
+    if (daemon.idle()) return false;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      spdlog::warn(
+          "mount.shutdown_timeout passed with {} files open and {} operations in flight; "
+          "unmounting anyway (their next calls fail with ENOTCONN)",
+          daemon.open_files(), daemon.ops_in_flight());
+      return false;
+    }
+    int again = sigtimedwait(&signals, nullptr, &tick);
+    if (again > 0) {
+      spdlog::warn("signal {} received again: forcing the stop ({} files open)", again,
+                   daemon.open_files());
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 int mount_command(const MountCommand& command) {
@@ -220,19 +257,19 @@ int mount_command(const MountCommand& command) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     if (served_done.load()) return;  // our own wake-up after serve() returned
-    spdlog::info("signal {} received", sig);
+    bool forced = drain_before_unmount(*daemon, stop_signals, sig, served_done);
     daemon->request_stop();
     // A file still open on the mount keeps the FUSE connection (and our loop) alive after the
     // unmount. Give it a moment, then commit staged data and exit: closing /dev/fuse aborts
     // the connection, so the process never hangs on a busy mount.
-    for (int i = 0; i < 50 && !served_done.load(); ++i) {
+    for (int i = 0; i < 50 && !forced && !served_done.load(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (served_done.load()) return;
     spdlog::warn("the mount is still in use after unmount; committing staged files and exiting");
     bool ok = daemon->commit_staged();
     spdlog::shutdown();
-    ::_exit(ok ? 0 : 1);
+    ::_exit(ok && !forced ? 0 : 1);
   });
   common::Status served = daemon->serve();
   served_done = true;
@@ -242,10 +279,11 @@ int mount_command(const MountCommand& command) {
   daemon->request_stop();
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
+  const bool committed = daemon->commit_staged();
   daemon.reset();
   spdlog::info("alluxio-fuse exiting");
   spdlog::shutdown();
-  return served.ok() ? 0 : 1;
+  return served.ok() && committed ? 0 : 1;
 }
 
 int check_config_command(const std::string& config_path, const std::vector<std::string>& options) {

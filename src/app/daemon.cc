@@ -269,8 +269,20 @@ bool Daemon::commit_staged() {
   return fs_->stats().commits_error.load() == errors_before;
 }
 
-void Daemon::request_stop() {
+void Daemon::begin_stop() {
   if (stopping_.exchange(true)) return;
+  if (fs_) fs_->refuse_opens();
+}
+
+size_t Daemon::open_files() const { return fs_ ? fs_->open_files() : 0; }
+
+int64_t Daemon::ops_in_flight() const { return session_ ? session_->ops_in_flight() : 0; }
+
+bool Daemon::idle() const { return open_files() == 0 && ops_in_flight() == 0; }
+
+void Daemon::request_stop() {
+  stopping_ = true;
+  if (stop_requested_.exchange(true)) return;
   spdlog::info("stop requested: unmounting {}", mountpoint_);
   if (session_) {
     session_->exit();

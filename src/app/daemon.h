@@ -7,6 +7,8 @@
 // signal-handling thread.
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -40,6 +42,14 @@ class Daemon {
   common::Status start(int* exit_code);
   // Serves until stopped by a signal or an external unmount.
   common::Status serve();
+  // Graceful stop, first step (the first stop signal): /healthz reports "shutting down", new
+  // opens fail with EIO, background commits of closed files finish. Serving goes on.
+  void begin_stop();
+  // No file open and no FUSE operation in flight: the graceful stop may unmount now.
+  bool idle() const;
+  size_t open_files() const;
+  int64_t ops_in_flight() const;
+  std::chrono::nanoseconds shutdown_timeout() const { return config_.mount.shutdown_timeout; }
   // From any thread: stop serving and unmount.
   void request_stop();
   // Commits every dirty staged file now (forced exit with the mount still busy). False when a
@@ -67,7 +77,8 @@ class Daemon {
   std::unique_ptr<fuse::Session> session_;
   std::unique_ptr<metrics::Server> metrics_server_;  // stopped first: it reads the others
   std::atomic<bool> mounted_{false};
-  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopping_{false};        // begin_stop: refusing new opens
+  std::atomic<bool> stop_requested_{false};  // request_stop: unmounting
 };
 
 }  // namespace alluxio_fuse::app

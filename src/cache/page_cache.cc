@@ -143,7 +143,15 @@ Result<size_t> PageCache::get_or_load(std::string_view file_id, uint64_t page_in
       leader = true;
     }
   }
-  if (leader) return lead(key, file_id, flight, buf, expected_len, loader);
+  if (leader) {
+    if (auto adopted = adopt_restoring(key, file_id, flight, buf, expected_len)) {
+      stats_.misses.fetch_sub(1);
+      stats_.hits.fetch_add(1);
+      if (hit) *hit = true;
+      return *adopted;
+    }
+    return lead(key, file_id, flight, buf, expected_len, loader);
+  }
 
   hook("wait");
   std::unique_lock<std::mutex> lock(flight->mu);
@@ -199,6 +207,12 @@ Result<size_t> PageCache::lead(const PageKey& key, std::string_view hex,
     auto it = s.flights.find(key);
     if (it != s.flights.end() && it->second == flight) s.flights.erase(it);
   }
+  publish(flight, r, buf);
+  return r;
+}
+
+void PageCache::publish(const std::shared_ptr<Flight>& flight, const Result<size_t>& r,
+                        const char* buf) {
   // The flight is out of the shard now, so `waiters` no longer changes.
   {
     std::lock_guard<std::mutex> lock(flight->mu);
@@ -211,7 +225,6 @@ Result<size_t> PageCache::lead(const PageKey& key, std::string_view hex,
     }
   }
   flight->cv.notify_all();
-  return r;
 }
 
 std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view hex, char* buf,

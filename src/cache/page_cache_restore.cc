@@ -199,7 +199,33 @@ bool PageCache::dropped_during_restore(const PageKey& key) {
   return dropped_ids_.count(id_string(key.id)) != 0;
 }
 
+std::optional<size_t> PageCache::adopt_restoring(const PageKey& key, std::string_view hex,
+                                                 const std::shared_ptr<internal::Flight>& flight,
+                                                 char* buf, size_t expected_len) {
+  {
+    std::lock_guard<std::mutex> lock(restore_mu_);
+    if (!restoring_ || dropped_ids_.count(id_string(key.id)) != 0) return std::nullopt;
+  }
+  const std::string path = page_path(options_.dir, options_.page_size, hex, key.index);
+  size_t len = 0;
+  // Missing or failing verification: a plain miss; the load's rename replaces the file.
+  if (read_verified(path, key, buf, expected_len, &len) != ReadOutcome::kOk) return std::nullopt;
+  const uint64_t bytes = kHeaderSize + len;
+  if (reserve(bytes)) {
+    // Live page at the LRU front; the walk finds it indexed and leaves it alone.
+    insert_entry(key, static_cast<uint32_t>(bytes), flight);
+  } else {
+    Shard& s = shard_for(key);
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.flights.find(key);
+    if (it != s.flights.end() && it->second == flight) s.flights.erase(it);
+  }
+  publish(flight, len, buf);
+  return len;
+}
+
 void PageCache::restore() {
+  hook("restore");
   remove_tree(options_.dir + "/.trash");
 
   std::vector<Candidate> found;

@@ -211,6 +211,7 @@ const Fields<MountConfig>& mount_fields() {
       mode_field("dir_mode", &S::dir_mode),
       string_field("fsname", &S::fsname),
       string_field("subtype", &S::subtype),
+      duration_field("shutdown_timeout", &S::shutdown_timeout, DurationRule::kNonNegative),
   };
   return f;
 }

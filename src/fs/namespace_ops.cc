@@ -140,6 +140,7 @@ void FileSystem::rekey_locked(const std::string& src, const std::string& dst, bo
 
 Result<CreateReply> FileSystem::create(uint64_t parent, const std::string& name, uint32_t mode,
                                        int flags, const Caller& caller) {
+  if (refusing_opens_.load()) return Status(Code::kIo, "shutting down: no new opens");
   AF_RETURN_IF_ERROR(check_writable());
   std::shared_ptr<Inode> dir;
   auto key = child_key_checked(parent, name, true, &dir);

@@ -88,6 +88,7 @@ std::shared_ptr<FileSystem::FileHandle> FileSystem::file_handle(uint64_t fh) {
 }
 
 Result<OpenReply> FileSystem::open(uint64_t ino, int flags) {
+  if (refusing_opens_.load()) return Status(Code::kIo, "shutting down: no new opens");
   auto node = inode(ino);
   if (!node) return Status(Code::kStale, "unknown inode " + std::to_string(ino));
   const bool writable = (flags & O_ACCMODE) != O_RDONLY;

@@ -494,6 +494,16 @@ Result<Entry> FileSystem::setattr(uint64_t ino, const SetAttr& attr, uint64_t fh
   return getattr(ino);
 }
 
+void FileSystem::refuse_opens() {
+  refusing_opens_ = true;
+  if (background_) background_->drain();
+}
+
+size_t FileSystem::open_files() {
+  std::lock_guard<std::mutex> lock(handles_mu_);
+  return files_.size();
+}
+
 void FileSystem::shutdown() {
   if (!background_) return;
   background_->drain();

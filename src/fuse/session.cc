@@ -104,6 +104,7 @@ struct Session::Impl {
   bool mounted = false;  // GUARDED_BY(mount_mu)
   std::string mountpoint;
   Notifier notifier;
+  std::atomic<int64_t> in_flight{0};
 };
 
 namespace {
@@ -117,6 +118,7 @@ class OpScope {
  public:
   OpScope(fuse_req_t req, const char* op, uint64_t ino)
       : impl_(impl_of(req)), op_(op), ino_(ino), start_(std::chrono::steady_clock::now()) {
+    impl_.in_flight.fetch_add(1);
     if (impl_.observer != nullptr) impl_.observer->op_started(op_);
   }
   ~OpScope() {
@@ -127,6 +129,7 @@ class OpScope {
       spdlog::warn("slow operation: op={} inode={} duration={:.3f}s result={}", op_, ino_, secs,
                    err_ == 0 ? "ok" : errno_name(err_));
     }
+    impl_.in_flight.fetch_sub(1);
   }
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
@@ -704,6 +707,8 @@ common::Status Session::run() {
   }
   return common::Status::Ok();
 }
+
+int64_t Session::ops_in_flight() const { return impl_->in_flight.load(); }
 
 void Session::exit() {
   if (impl_->se != nullptr) fuse_session_exit(impl_->se);

@@ -379,6 +379,11 @@ class StandaloneWritesTest(WorkloadMixin, harness.TempDirTestCase):
         self.assertEqual(os.stat(os.path.join(self.ufs, "a")).st_size, 2 * MiB)
 
     def test_sigterm_commits_dirty_files(self):
+        # The graceful stop waits for open files up to mount.shutdown_timeout; keep it short.
+        self.m.stop()
+        cfg = self.config()
+        cfg["mount"] = {"shutdown_timeout": "1s"}
+        self.m = self.start_mount(cfg)
         f = open(self.m.path("pending.txt"), "w")
         f.write("written, not yet closed")
         f.flush()  # in the staged copy only

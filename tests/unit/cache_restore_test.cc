@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <vector>
 
 #include "alluxio_fuse/cache/page_cache.h"
@@ -94,6 +96,54 @@ TEST_F(RestoreTest, RestartServesPagesWithoutLoading) {
   EXPECT_EQ(c->stats().pages, 4u);
   EXPECT_EQ(c->stats().bytes, 4 * kPageBytes);
   for (uint64_t i = 0; i < 4; ++i) EXPECT_TRUE(read(*c, i)) << i;
+  EXPECT_EQ(calls_, 4);
+}
+
+// A restarted daemon serves warm pages at once (issue 9): while the walk has not started yet,
+// a miss adopts the verified page file from disk instead of loading it, and the walk then
+// leaves the adopted page alone (no double count).
+TEST_F(RestoreTest, MissDuringTheWalkAdoptsThePageFile) {
+  {
+    auto c = open_cache();
+    for (uint64_t i = 0; i < 3; ++i) EXPECT_FALSE(read(*c, i));
+  }
+  ASSERT_EQ(calls_, 3);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  PageCacheOptions o;
+  o.dir = dir_;
+  o.page_size = kP;
+  o.capacity = 16 * kPageBytes;
+  o.hooks.on_event = [&](std::string_view event) {
+    if (event != "restore") return;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+  };
+  PageCache c(std::move(o));
+  ASSERT_TRUE(c.open().ok());
+  EXPECT_EQ(c.stats().pages, 0u);  // the walk is held at its start
+  EXPECT_TRUE(read(c, 1));
+  EXPECT_EQ(calls_, 3);
+  EXPECT_EQ(c.stats().pages, 1u);
+  EXPECT_EQ(c.stats().bytes, kPageBytes);
+  // A corrupt page file is not adopted: loaded instead.
+  {
+    std::fstream f(path(2), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(kHeaderSize + 5));
+    f.put('\x7f');
+  }
+  EXPECT_FALSE(read(c, 2));
+  EXPECT_EQ(calls_, 4);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  c.wait_for_background();
+  EXPECT_EQ(c.stats().pages, 3u);
+  EXPECT_EQ(c.stats().bytes, 3 * kPageBytes);
+  for (uint64_t i = 0; i < 3; ++i) EXPECT_TRUE(read(c, i)) << i;
   EXPECT_EQ(calls_, 4);
 }
 

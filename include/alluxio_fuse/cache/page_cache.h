@@ -49,7 +49,8 @@ struct PageKey;
 // Deterministic test seams; empty in production.
 struct PageCacheTestHooks {
   // Called with "wait" when a caller joins another caller's load (after registering as a
-  // waiter, before blocking) and "pinned" when a hit has pinned its page, before reading it.
+  // waiter, before blocking), "pinned" when a hit has pinned its page, before reading it, and
+  // "restore" on the background thread before the restore walk starts.
   std::function<void(std::string_view event)> on_event;
   // Called before each page file write; a non-zero errno makes that write fail with it.
   std::function<int()> insert_fault;
@@ -92,8 +93,9 @@ class PageCache {
 
   // Creates the directory, takes the exclusive flock on `<dir>/.lock` (held: kUnavailable
   // naming page_cache.dir), moves `tmp/` and other page-size directories away for background
-  // deletion, and starts the restore walk in the background. The cache serves at once;
-  // pages not yet restored are misses. With `enabled` false it does nothing.
+  // deletion, and starts the restore walk in the background. The cache serves at once: while
+  // the walk runs, a miss first looks for the page's file on disk and, if it verifies, adopts
+  // it (a hit) instead of loading. With `enabled` false it does nothing.
   common::Status open();
 
   // Local file id (page-cache.md §3).
@@ -145,6 +147,14 @@ class PageCache {
                                 size_t expected_len);
   ReadOutcome read_verified(const std::string& path, const internal::PageKey& key, char* buf,
                             size_t expected_len, size_t* len) const;
+  // While the restore walk runs: the leader of a miss adopts the page file already on disk if
+  // it verifies (indexes it as a live page and publishes it to waiters).
+  std::optional<size_t> adopt_restoring(const internal::PageKey& key, std::string_view hex,
+                                        const std::shared_ptr<internal::Flight>& flight, char* buf,
+                                        size_t expected_len);
+  // Marks the flight done with `r` (bytes in `buf`) and wakes its waiters.
+  void publish(const std::shared_ptr<internal::Flight>& flight, const common::Result<size_t>& r,
+               const char* buf);
   // The leader's half of a single-flight load; publishes the result to waiters.
   common::Result<size_t> lead(const internal::PageKey& key, std::string_view hex,
                               const std::shared_ptr<internal::Flight>& flight, char* buf,

@@ -150,6 +150,9 @@ struct MountConfig {
   std::string fsname = "alluxio";
   std::string subtype = "alluxio-fuse";
   std::vector<std::string> fuse_options;
+  // Graceful stop: how long the first SIGTERM/SIGINT/SIGHUP waits for open files to close and
+  // operations in flight to finish before unmounting anyway (0: do not wait).
+  Duration shutdown_timeout = std::chrono::seconds(30);
 };
 
 struct ReadaheadConfig {

@@ -229,6 +229,11 @@ class FileSystem {
   // Commits every dirty staged copy (stop: config.md §4 "commit dirty staged files") and waits
   // for background commits; failures go to failed/. Called by the destructor too.
   void shutdown();
+  // Graceful stop, first step: from now on open/create fail with kIo ("shutting down"); handles
+  // already open keep working. Waits for background commits of files already closed.
+  void refuse_opens();
+  // File handles open now (the graceful stop waits for 0).
+  size_t open_files();
 
   // The key of an inode (xattr, logs); kStale when unknown.
   Result<std::string> key_of(uint64_t ino);
@@ -315,6 +320,7 @@ class FileSystem {
   MetadataCache meta_;
   FsStats stats_;
   std::atomic<uint64_t> kept_bytes_{0};
+  std::atomic<bool> refusing_opens_{false};
 
   std::mutex inodes_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Inode>> by_ino_;  // GUARDED_BY(inodes_mu_)

@@ -52,6 +52,8 @@ class Session {
   common::Status mount(const std::string& mountpoint);
   // Serves requests on the multi-threaded loop until exit() or unmount from outside.
   common::Status run();
+  // FUSE requests being handled right now (the graceful stop waits for 0).
+  int64_t ops_in_flight() const;
   // Asks the loop to stop (signal-safe enough for use from a signal-handling thread).
   void exit();
   // Unmounts (idempotent). Called after run() returns.
