@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "alluxio_fuse/common/status.h"
 #include "alluxio_fuse/config/config.h"
 
 namespace alluxio_fuse::app {
@@ -19,6 +20,12 @@ std::optional<config::Config> load_config(const std::string& path,
 
 // Decodes the octal escapes (\040 for a space) of a /proc/self/mountinfo field.
 std::string unescape_mountinfo(const std::string& field);
+
+// The key a command-line argument names (config.md §4 "a path under a mount point or a full
+// key"): a full key (`scheme://…`, normalised), an absolute path inside a live alluxio-fuse
+// mount (translated through that mount), or else a path under `ufs_root`. kInvalid for a
+// malformed key.
+common::Result<std::string> resolve_cli_key(const config::Config& cfg, const std::string& arg);
 
 // Logs WARNING and above to stderr (library warnings stay visible, progress stays clean).
 void quiet_cli_logging();

@@ -315,7 +315,19 @@ int route_command(const RouteCommand& command) {
   quiet_cli_logging();
   std::optional<config::Config> cfg = load_config(command.config_path, {});
   if (!cfg) return 2;
-  auto out = router::route_output(*cfg, command.args, command.count, command.raw, command.json);
+  // Paths inside a live mount are translated through it, like `load` does.
+  std::vector<std::string> keys = command.args;
+  if (!command.raw) {
+    for (std::string& arg : keys) {
+      auto key = resolve_cli_key(*cfg, arg);
+      if (!key.ok()) {
+        std::cerr << "alluxio-fuse: route: " << key.status().message() << "\n";
+        return 2;
+      }
+      arg = std::move(key).value();
+    }
+  }
+  auto out = router::route_output(*cfg, keys, command.count, /*raw=*/true, command.json);
   if (!out.ok()) {
     std::cerr << "alluxio-fuse: route: " << out.status().message() << "\n";
     return out.status().code() == common::Code::kInvalid ? 2 : 1;

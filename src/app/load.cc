@@ -106,27 +106,6 @@ std::optional<std::string> mount_containing(const std::string& path, const std::
   return best;
 }
 
-// config.md §4: "a path under a mount point or a full key". An absolute path inside a live
-// alluxio-fuse mount is translated through that mount; anything else without a scheme is a
-// path under the mount root, as `route` reads it.
-Result<std::string> resolve_key(const config::Config& cfg, const std::string& arg) {
-  if (arg.find("://") != std::string::npos) {
-    auto key = common::normalize_root(arg);
-    if (!key.ok()) return Status(Code::kInvalid, key.status().message());
-    return std::move(key).value();
-  }
-  if (!arg.empty() && arg[0] == '/') {
-    char resolved[PATH_MAX];
-    if (::realpath(arg.c_str(), resolved) != nullptr) {
-      const std::string real(resolved);
-      if (auto mnt = mount_containing(real, "fuse." + cfg.mount.subtype)) {
-        return common::join_key(cfg.ufs_root, real.substr(*mnt == "/" ? 0 : mnt->size()));
-      }
-    }
-  }
-  return common::join_key(cfg.ufs_root, arg);
-}
-
 // "host:port" or "[v6]:port".
 std::optional<worker::WorkerAddress> parse_address(std::string_view s) {
   const size_t colon = s.rfind(':');
@@ -403,6 +382,24 @@ int submit_and_wait(LoadRun& run, const std::vector<worker::WorkerAddress>& cand
 
 }  // namespace
 
+common::Result<std::string> resolve_cli_key(const config::Config& cfg, const std::string& arg) {
+  if (arg.find("://") != std::string::npos) {
+    auto key = common::normalize_root(arg);
+    if (!key.ok()) return common::Status(common::Code::kInvalid, key.status().message());
+    return std::move(key).value();
+  }
+  if (!arg.empty() && arg[0] == '/') {
+    char resolved[PATH_MAX];
+    if (::realpath(arg.c_str(), resolved) != nullptr) {
+      const std::string real(resolved);
+      if (auto mnt = mount_containing(real, "fuse." + cfg.mount.subtype)) {
+        return common::join_key(cfg.ufs_root, real.substr(*mnt == "/" ? 0 : mnt->size()));
+      }
+    }
+  }
+  return common::join_key(cfg.ufs_root, arg);
+}
+
 int load_command(const LoadCommand& command) {
   quiet_cli_logging();
   std::optional<config::Config> cfg = load_config(command.config_path, {});
@@ -424,7 +421,7 @@ int load_command(const LoadCommand& command) {
               << command.poll_interval << "\"\n";
     return 2;
   }
-  auto key = resolve_key(*cfg, command.path);
+  auto key = resolve_cli_key(*cfg, command.path);
   if (!key.ok()) {
     std::cerr << "alluxio-fuse: load: " << key.status().message() << "\n";
     return 2;

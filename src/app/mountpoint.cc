@@ -18,28 +18,14 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli_support.h"
+
 namespace alluxio_fuse::app {
 
 using common::Code;
 using common::Status;
 
 namespace {
-
-// Decodes the octal escapes (\040 for space) of /proc/self/mountinfo.
-std::string unescape_mountinfo(const std::string& s) {
-  auto octal = [](char c) { return c >= '0' && c <= '7'; };
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && octal(s[i + 1]) && octal(s[i + 2]) && octal(s[i + 3])) {
-      out.push_back(
-          static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-      i += 3;
-      continue;
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 int run_program(const char* prog, const std::vector<std::string>& args) {
   pid_t pid = fork();

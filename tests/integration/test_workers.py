@@ -206,12 +206,15 @@ class RoutingTest(ClusterTestCase):
                 else:
                     self.assertEqual(n, 0, "%s: page request went to %s, owner is %s" %
                                      (rel, host, owner))
-        # The route command agrees with this ring, when the lead has wired it.
-        out = subprocess.run([harness.BINARY, "route", "--config", m.config_path, "--raw",
-                              "--json"] + [self.key(r) for r in files],
-                             capture_output=True, timeout=30)
-        if out.returncode == 0:
-            for entry in json.loads(out.stdout):
+        # The route command agrees with this ring, for full keys (--raw) and for paths inside
+        # the live mount (translated through it).
+        for args in (["--raw"] + [self.key(r) for r in files], [m.path(r) for r in files]):
+            out = harness.run_cli(["route", "--config", m.config_path, "--json"] + args,
+                                  timeout=30)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            entries = json.loads(out.stdout)
+            self.assertEqual([e["key"] for e in entries], [self.key(r) for r in files])
+            for entry in entries:
                 expect = ring.pick(entry["key"], 3)
                 self.assertEqual([c["host"] for c in entry["candidates"]], expect)
 
