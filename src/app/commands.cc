@@ -245,6 +245,12 @@ int mount_command(const MountCommand& command) {
     }
     if (ok) {
       spdlog::info("mount {} is answering", mp);
+      common::Status ra = set_kernel_readahead(mp, daemon->kernel_readahead());
+      if (ra.ok()) {
+        spdlog::info("kernel readahead of {} set to {} KiB", mp, daemon->kernel_readahead() / 1024);
+      } else {
+        spdlog::info("kernel readahead left at the default: {}", ra.message());
+      }
       notify_systemd("READY=1\nSTATUS=serving " + mp);
     } else {
       spdlog::error("mount {} did not answer within 10s; stopping", mp);

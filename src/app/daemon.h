@@ -50,6 +50,8 @@ class Daemon {
   size_t open_files() const;
   int64_t ops_in_flight() const;
   std::chrono::nanoseconds shutdown_timeout() const { return config_.mount.shutdown_timeout; }
+  // The kernel readahead window to give the mount (its max_read).
+  uint64_t kernel_readahead() const { return config_.mount.max_read; }
   // From any thread: stop serving and unmount.
   void request_stop();
   // Commits every dirty staged file now (forced exit with the mount still busy). False when a

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,6 +46,20 @@ int run_program(const char* prog, const std::vector<std::string>& args) {
 }
 
 }  // namespace
+
+Status set_kernel_readahead(const std::string& mountpoint, uint64_t bytes) {
+  struct stat st {};
+  if (::stat(mountpoint.c_str(), &st) != 0) {
+    return Status(Code::kIo, "stat " + mountpoint + ": " + std::strerror(errno));
+  }
+  const std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                           std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  std::ofstream out(path);
+  out << (bytes / 1024) << "\n";
+  out.flush();
+  if (!out) return Status(Code::kIo, "cannot write " + path);
+  return Status::Ok();
+}
 
 bool is_mountpoint(const std::string& path) {
   std::ifstream in("/proc/self/mountinfo");

@@ -54,6 +54,20 @@ class OpsTest(harness.TempDirTestCase):
                 proc.kill()
                 proc.wait()
 
+    def test_kernel_readahead_follows_max_read(self):
+        for max_read, want_kb in (("1MiB", 1024), ("256KiB", 256)):
+            m = harness.Mount(self.tmp, {"ufs_root": "file://" + self.src,
+                                         "mount": {"max_read": max_read}}, name="ra")
+            try:
+                st = os.stat(m.mountpoint)
+                bdi = "/sys/class/bdi/%d:%d/read_ahead_kb" % (os.major(st.st_dev),
+                                                               os.minor(st.st_dev))
+                # Set by the daemon just after the mount answers.
+                harness.wait_until(lambda: open(bdi).read().strip() == str(want_kb), 10,
+                                   "%s to be %d" % (bdi, want_kb))
+            finally:
+                m.stop()
+
     def test_unit_file_verifies(self):
         if shutil.which("systemd-analyze") is None:
             self.skipTest("systemd-analyze not installed")
