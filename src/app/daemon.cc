@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "alluxio_fuse/common/build_info.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/router/backend.h"
 #include "alluxio_fuse/ufs/local_store.h"
@@ -170,8 +169,7 @@ Status Daemon::start(int* exit_code) {
   *exit_code = 1;
   spdlog::info("alluxio-fuse starting: mount point {}, ufs_root {}, mode: {}", mountpoint_,
                config_.ufs_root, config::describe_mode(config_));
-  metrics_ = std::make_unique<metrics::Metrics>(
-      metrics::BuildInfo{common::build_version(), common::build_revision()});
+  metrics_ = std::make_unique<metrics::Metrics>();  // build_info from common/build_info.h
   op_observer_ = std::make_unique<MetricsOpObserver>(*metrics_);
   AF_RETURN_IF_ERROR(build_store(exit_code));
   *exit_code = 1;

@@ -33,6 +33,7 @@
 
 #include "alluxio_fuse/app/app.h"
 #include "alluxio_fuse/cluster/etcd_membership.h"
+#include "alluxio_fuse/common/build_info.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/config/units.h"
 #include "alluxio_fuse/http/client.h"
@@ -221,7 +222,7 @@ std::vector<worker::WorkerAddress> check_etcd(const config::Config& cfg, http::C
 
 void check_cluster(const config::Config& cfg, Report& r) {
   http::ClientOptions ho;
-  ho.user_agent = std::string("alluxio-fuse-doctor/") + ALLUXIO_FUSE_VERSION;
+  ho.user_agent = std::string("alluxio-fuse-doctor/") + common::build_version();
   std::unique_ptr<http::Client> http = http::make_curl_client(ho, nullptr);
   worker::WorkerClientOptions wo;
   wo.page_size = cfg.options.page_size;

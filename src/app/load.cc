@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "alluxio_fuse/app/app.h"
+#include "alluxio_fuse/common/build_info.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/config/units.h"
 #include "alluxio_fuse/http/client.h"
@@ -237,7 +238,7 @@ class LoadRun {
   LoadRun(const config::Config& cfg, std::string key, std::optional<SteadyClock::time_point> end)
       : cfg_(cfg), key_(std::move(key)), deadline_(end), start_(SteadyClock::now()) {
     http::ClientOptions ho;
-    ho.user_agent = std::string("alluxio-fuse/") + ALLUXIO_FUSE_VERSION;
+    ho.user_agent = std::string("alluxio-fuse/") + common::build_version();
     http_ = http::make_curl_client(ho, nullptr);
   }
 

@@ -18,9 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "alluxio_fuse/common/hash.h"
 #include "page_index.h"
@@ -227,8 +229,19 @@ void PageCache::publish(const std::shared_ptr<Flight>& flight, const Result<size
   flight->cv.notify_all();
 }
 
+std::optional<size_t> PageCache::read_cached(std::string_view file_id, uint64_t page_index,
+                                             size_t begin, size_t end, char* buf,
+                                             size_t expected_len) {
+  if (!active()) return std::nullopt;
+  auto raw = parse_file_id(file_id);
+  if (!raw.ok()) return std::nullopt;
+  auto len = try_hit(PageKey{*raw, page_index}, file_id, buf, expected_len, begin, end);
+  if (len) stats_.hits.fetch_add(1);
+  return len;
+}
+
 std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view hex, char* buf,
-                                         size_t expected_len) {
+                                         size_t expected_len, size_t begin, size_t end) {
   Shard& s = shard_for(key);
   uint32_t gen = 0;
   uint32_t bytes = 0;
@@ -248,7 +261,7 @@ std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view he
 
   const std::string path = page_path(options_.dir, options_.page_size, hex, key.index);
   size_t len = 0;
-  ReadOutcome out = read_verified(path, key, buf, expected_len, &len);
+  ReadOutcome out = read_verified(path, key, buf, expected_len, &len, begin, end);
 
   bool removed = false;
   {
@@ -278,7 +291,8 @@ std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view he
 }
 
 PageCache::ReadOutcome PageCache::read_verified(const std::string& path, const PageKey& key,
-                                                char* buf, size_t expected_len, size_t* len) const {
+                                                char* buf, size_t expected_len, size_t* len,
+                                                size_t begin, size_t end) const {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? ReadOutcome::kGone : ReadOutcome::kIoError;
   struct FdCloser {
@@ -288,31 +302,50 @@ PageCache::ReadOutcome PageCache::read_verified(const std::string& path, const P
 
   struct stat st {};
   if (::fstat(fd, &st) != 0) return ReadOutcome::kIoError;
-  if (!S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(kHeaderSize)) {
+  const size_t prefix_len = kHeaderSize + table_bytes(options_.page_size);
+  if (!S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(data_offset(options_.page_size))) {
     return ReadOutcome::kCorrupt;
   }
-  char header[kHeaderSize];
+  // Header and block CRC table (1088 bytes for 1 MiB pages).
+  thread_local std::vector<char> prefix;
+  prefix.resize(prefix_len);
   int err = 0;
-  if (!pread_all(fd, header, kHeaderSize, 0, &err)) {
+  if (!pread_all(fd, prefix.data(), prefix_len, 0, &err)) {
     return err != 0 ? ReadOutcome::kIoError : ReadOutcome::kCorrupt;
   }
-  auto h = decode_header(header);
+  auto h = decode_header(prefix.data());
   if (!h.ok() || !header_matches(*h, options_.page_size, key.index, key.id,
                                  static_cast<uint64_t>(st.st_size))) {
     return ReadOutcome::kCorrupt;
   }
   if (h->data_len > expected_len) return ReadOutcome::kCorrupt;
-  if (!pread_all(fd, buf, h->data_len, kHeaderSize, &err)) {
-    return err != 0 ? ReadOutcome::kIoError : ReadOutcome::kCorrupt;
+  const char* table = prefix.data() + kHeaderSize;
+  if (common::crc32c(table, 4 * block_count(h->data_len)) != h->crc) return ReadOutcome::kCorrupt;
+
+  // The blocks covering [begin, end) of the data, read and checked in place in `buf`.
+  end = std::min<size_t>(end, h->data_len);
+  const size_t first = begin < end ? begin / kBlockSize : 0;
+  const size_t last = begin < end ? block_count(end) : 0;
+  const size_t from = first * kBlockSize;
+  const size_t to = std::min<size_t>(last * kBlockSize, h->data_len);
+  if (to > from) {
+    if (!pread_all(fd, buf + from, to - from,
+                   static_cast<off_t>(data_offset(options_.page_size) + from), &err)) {
+      return err != 0 ? ReadOutcome::kIoError : ReadOutcome::kCorrupt;
+    }
+    for (size_t i = first; i < last; ++i) {
+      const size_t b = i * kBlockSize;
+      const size_t n = std::min<size_t>(kBlockSize, h->data_len - b);
+      if (common::crc32c(buf + b, n) != block_crc(table, i)) return ReadOutcome::kCorrupt;
+    }
   }
-  if (common::crc32c(buf, h->data_len) != h->crc) return ReadOutcome::kCorrupt;
   *len = h->data_len;
   return ReadOutcome::kOk;
 }
 
 bool PageCache::store_page(const PageKey& key, std::string_view hex, const char* data, size_t len,
                            const std::shared_ptr<Flight>& flight) {
-  const uint64_t need = kHeaderSize + len;
+  const uint64_t need = page_file_size(options_.page_size, len);
   if (need > options_.capacity) return false;
   int err = 0;
   for (int attempt = 0; attempt < 2 && active(); ++attempt) {
@@ -345,16 +378,17 @@ int PageCache::write_page_file(const PageKey& key, std::string_view hex, const c
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return errno;
 
+  // Header, block CRC table, zero padding up to the 4 KiB-aligned data (page_file.h).
+  std::vector<char> prefix(data_offset(options_.page_size), 0);
   PageHeader h;
   h.page_size = options_.page_size;
   h.page_index = key.index;
   h.data_len = static_cast<uint32_t>(len);
-  h.crc = common::crc32c(data, len);
+  h.crc = encode_block_table(data, len, prefix.data() + kHeaderSize);
   h.file_id = key.id;
-  char header[kHeaderSize];
-  encode_header(h, header);
+  encode_header(h, prefix.data());
 
-  int err = write_all(fd, header, kHeaderSize);
+  int err = write_all(fd, prefix.data(), prefix.size());
   if (err == 0) err = write_all(fd, data, len);
   // No fsync (page-cache.md §4.1): a torn page fails verification and is refetched.
   if (::close(fd) != 0 && err == 0) err = errno;
@@ -464,7 +498,8 @@ bool PageCache::evict_one() {
     ::unlink(path.c_str());
     stats_.bytes.fetch_sub(bytes);
     stats_.evictions.fetch_add(1);
-    if (prefetched) stats_.readahead_unused_bytes.fetch_add(bytes - kHeaderSize);
+    if (prefetched)
+      stats_.readahead_unused_bytes.fetch_add(bytes - data_offset(options_.page_size));
     return true;
   }
   return true;  // lost every race; the caller re-checks the budget and tries again

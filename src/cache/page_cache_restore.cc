@@ -210,7 +210,7 @@ std::optional<size_t> PageCache::adopt_restoring(const PageKey& key, std::string
   size_t len = 0;
   // Missing or failing verification: a plain miss; the load's rename replaces the file.
   if (read_verified(path, key, buf, expected_len, &len) != ReadOutcome::kOk) return std::nullopt;
-  const uint64_t bytes = kHeaderSize + len;
+  const uint64_t bytes = page_file_size(options_.page_size, len);
   if (reserve(bytes)) {
     // Live page at the LRU front; the walk finds it indexed and leaves it alone.
     insert_entry(key, static_cast<uint32_t>(bytes), flight);

@@ -82,10 +82,24 @@ common::Result<PageHeader> decode_header(const char* in) {
   return h;
 }
 
+uint32_t encode_block_table(const char* data, size_t len, char* table) {
+  const size_t n = block_count(len);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t begin = i * kBlockSize;
+    const size_t size = len - begin < kBlockSize ? len - begin : kBlockSize;
+    put_le(table + 4 * i, common::crc32c(data + begin, size), 4);
+  }
+  return common::crc32c(table, 4 * n);
+}
+
+uint32_t block_crc(const char* table, size_t i) {
+  return static_cast<uint32_t>(get_le(table + 4 * i, 4));
+}
+
 bool header_matches(const PageHeader& h, uint32_t page_size, uint64_t page_index,
                     const FileIdRaw& file_id, uint64_t file_len) {
   return h.page_size == page_size && h.page_index == page_index && h.file_id == file_id &&
-         h.data_len <= page_size && file_len == kHeaderSize + uint64_t{h.data_len};
+         h.data_len <= page_size && file_len == page_file_size(page_size, h.data_len);
 }
 
 std::string page_size_dir(const std::string& root, uint32_t page_size) {

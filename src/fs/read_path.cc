@@ -272,6 +272,18 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
     };
     const bool whole = begin == 0 && end == expected;
     char* target = whole ? out : scratch_page(expected);
+    if (!whole) {
+      // A partial read of a cached page reads and verifies only the 4 KiB blocks it needs.
+      if (auto len = page_cache_->read_cached(h.file_id, index, begin, end, target, expected)) {
+        if (*len != expected) {
+          invalidate_file(h);
+          return Status(Code::kIo, "file changed during read: " + h.key);
+        }
+        std::memcpy(out, target + begin, end - begin);
+        stats_.read_bytes_cache.fetch_add(end - begin, std::memory_order_relaxed);
+        return end - begin;
+      }
+    }
     bool hit = false;
     auto got = page_cache_->get_or_load(h.file_id, index, target, expected, loader, &hit);
     if (!got.ok()) {

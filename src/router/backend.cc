@@ -3,6 +3,7 @@
 // must agree on who owns a key). Every piece that makes HTTP calls shares one curl client;
 // the WorkerClient calls it through the AttemptTap so the ClusterStore sees each attempt's
 // state and can bound it by the operation's deadline.
+#include "alluxio_fuse/common/build_info.h"
 #include "alluxio_fuse/router/backend.h"
 
 #include <spdlog/spdlog.h>
@@ -51,7 +52,7 @@ cluster::RouterOptions router_options(const config::Config& c) {
 http::ClientOptions http_options(const config::Config& c) {
   http::ClientOptions o;
   o.max_connections_per_host = c.routing.max_connections_per_worker;
-  o.user_agent = std::string("alluxio-fuse/") + ALLUXIO_FUSE_VERSION;
+  o.user_agent = std::string("alluxio-fuse/") + common::build_version();
   return o;
 }
 

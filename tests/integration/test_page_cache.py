@@ -19,7 +19,7 @@ import obs_common as oc
 
 MiB = oc.MiB
 DATASET_MIB = int(os.environ.get("AF_IT_CACHE_MIB", "200"))
-PAGE_HEADER = 64
+PAGE_HEADER = 4096  # page file format 2: header + block CRC table, padded to 4 KiB (1 MiB pages)
 
 
 class PageCacheTestCase(harness.TempDirTestCase):

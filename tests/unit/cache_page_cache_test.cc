@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -24,7 +25,7 @@ namespace fs = std::filesystem;
 using common::Code;
 
 constexpr uint32_t kP = 4096;
-constexpr uint64_t kPageBytes = kHeaderSize + kP;
+constexpr uint64_t kPageBytes = page_file_size(kP, kP);
 
 class TempDir {
  public:
@@ -145,7 +146,7 @@ TEST_F(PageCacheTest, ShortLastPageIsStoredWithItsLength) {
   open_cache(options(dir_.path()));
   read_page(3, false, 100);
   read_page(3, true, 100);
-  EXPECT_EQ(cache_->stats().bytes, kHeaderSize + 100);
+  EXPECT_EQ(cache_->stats().bytes, page_file_size(kP, 100));
 }
 
 TEST_F(PageCacheTest, EvictsLeastRecentlyUsedByBytes) {
@@ -176,13 +177,15 @@ TEST_F(PageCacheTest, EvictsLeastRecentlyUsedByBytes) {
 }
 
 TEST_F(PageCacheTest, SmallPagesPackByBytes) {
-  // Capacity of two full pages holds one full page and several small ones.
-  open_cache(options(dir_.path(), 2));
+  // Capacity of three full pages holds one full page and three small ones (a page file is
+  // its 4 KiB-aligned prefix plus its data, so small pages cost a little over 4 KiB here).
+  open_cache(options(dir_.path(), 3));
   read_page(0, false);
-  for (uint64_t i = 1; i <= 4; ++i) read_page(i, false, 100);
-  EXPECT_EQ(cache_->stats().pages, 5u);
+  for (uint64_t i = 1; i <= 3; ++i) read_page(i, false, 100);
+  EXPECT_EQ(cache_->stats().pages, 4u);
   EXPECT_EQ(cache_->stats().evictions, 0u);
   read_page(5, false);  // needs a full page: evicts 0 (oldest, and enough bytes)
+  EXPECT_EQ(cache_->stats().evictions, 1u);
   EXPECT_FALSE(cache_->contains(id_, 0));
   EXPECT_LE(usage(dir_.path()).bytes, cache_->capacity());
 }
@@ -218,11 +221,11 @@ TEST_F(PageCacheTest, FlippedByteIsDetectedAndRefetched) {
   read_page(0, false);
   {
     std::fstream f(path(0), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(kHeaderSize + 1000);
+    f.seekg(data_offset(kP) + 1000);
     char c = 0;
     f.read(&c, 1);
     c ^= 0x01;
-    f.seekp(kHeaderSize + 1000);
+    f.seekp(data_offset(kP) + 1000);
     f.write(&c, 1);
   }
   read_page(0, false);
@@ -232,10 +235,51 @@ TEST_F(PageCacheTest, FlippedByteIsDetectedAndRefetched) {
   EXPECT_EQ(cache_->stats().bytes, kPageBytes);
 }
 
+// Format 2: a partial read verifies and serves only the 4 KiB blocks it covers, so a flipped
+// byte is caught by the read that would serve it, and never by-passed.
+TEST_F(PageCacheTest, PartialReadsVerifyOnlyTheirBlocks) {
+  constexpr uint32_t kBig = 16 * 4096;
+  PageCacheOptions o;
+  o.dir = dir_.path();
+  o.page_size = kBig;
+  o.capacity = 4 * page_file_size(kBig, kBig);
+  open_cache(std::move(o));
+  std::vector<char> buf(kBig);
+  auto r = cache_->get_or_load(id_, 0, buf.data(), kBig, loader_.make(0, kBig), nullptr);
+  ASSERT_TRUE(r.ok());
+  const auto want = page_data(0, kBig);
+  std::vector<char> part(kBig, 0);
+  auto got = cache_->read_cached(id_, 0, 5000, 9000, part.data(), kBig);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, kBig);
+  EXPECT_TRUE(std::equal(part.begin() + 5000, part.begin() + 9000, want.begin() + 5000));
+  EXPECT_FALSE(cache_->read_cached(id_, 1, 0, 10, part.data(), kBig).has_value());  // a miss
+
+  const std::string file = page_path(dir_.path(), kBig, id_, 0);
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(data_offset(kBig) + 10 * 4096 + 3));
+    f.put(static_cast<char>(want[10 * 4096 + 3] ^ 0x40));
+  }
+  // Other blocks still verify and are served; the damaged one is not.
+  EXPECT_TRUE(cache_->read_cached(id_, 0, 0, 4096, part.data(), kBig).has_value());
+  EXPECT_TRUE(std::equal(part.begin(), part.begin() + 4096, want.begin()));
+  EXPECT_FALSE(cache_->read_cached(id_, 0, 10 * 4096 + 1, 10 * 4096 + 9, part.data(), kBig));
+  EXPECT_EQ(cache_->stats().corrupt, 1u);
+  EXPECT_FALSE(cache_->contains(id_, 0));
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_EQ(loader_.calls, 1);  // read_cached never loads
+  // The next demand read refetches it whole.
+  r = cache_->get_or_load(id_, 0, buf.data(), kBig, loader_.make(0, kBig), nullptr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(buf, want);
+  EXPECT_EQ(loader_.calls, 2);
+}
+
 TEST_F(PageCacheTest, TruncatedPageIsDetectedAndRefetched) {
   open_cache(options(dir_.path()));
   read_page(0, false);
-  ASSERT_EQ(::truncate(path(0).c_str(), kHeaderSize + 100), 0);
+  ASSERT_EQ(::truncate(path(0).c_str(), data_offset(kP) + 100), 0);
   read_page(0, false);
   EXPECT_EQ(loader_.calls, 2);
   EXPECT_EQ(cache_->stats().corrupt, 1u);

@@ -43,7 +43,7 @@ TEST(PageFile, HeaderLayoutIsLittleEndian) {
   char buf[kHeaderSize];
   encode_header(h, buf);
   EXPECT_EQ(std::string(buf, 8), "AXFPAGE1");
-  EXPECT_EQ(static_cast<uint8_t>(buf[8]), 1);
+  EXPECT_EQ(static_cast<uint8_t>(buf[8]), 2);  // format version 2 (per-block CRCs)
   EXPECT_EQ(static_cast<uint8_t>(buf[11]), 0);
   EXPECT_EQ(static_cast<uint8_t>(buf[12 + 2]), 0x10);  // 1048576 = 0x00100000
   EXPECT_EQ(static_cast<uint8_t>(buf[16]), 0x08);
@@ -60,18 +60,18 @@ TEST(PageFile, HeaderLayoutIsLittleEndian) {
   EXPECT_EQ(d->data_len, h.data_len);
   EXPECT_EQ(d->crc, h.crc);
   EXPECT_EQ(d->file_id, h.file_id);
-  EXPECT_TRUE(header_matches(*d, 1048576, h.page_index, h.file_id, 64 + 4096));
-  EXPECT_FALSE(header_matches(*d, 1048576, h.page_index, h.file_id, 64 + 4095));
-  EXPECT_FALSE(header_matches(*d, 4096, h.page_index, h.file_id, 64 + 4096));
-  EXPECT_FALSE(header_matches(*d, 1048576, 7, h.file_id, 64 + 4096));
+  EXPECT_TRUE(header_matches(*d, 1048576, h.page_index, h.file_id, 4096 + 4096));
+  EXPECT_FALSE(header_matches(*d, 1048576, h.page_index, h.file_id, 4096 + 4095));
+  EXPECT_FALSE(header_matches(*d, 4096, h.page_index, h.file_id, 4096 + 4096));
+  EXPECT_FALSE(header_matches(*d, 1048576, 7, h.file_id, 4096 + 4096));
   FileIdRaw other = h.file_id;
   other[5] ^= 1;
-  EXPECT_FALSE(header_matches(*d, 1048576, h.page_index, other, 64 + 4096));
+  EXPECT_FALSE(header_matches(*d, 1048576, h.page_index, other, 4096 + 4096));
 
   buf[0] = 'X';
   EXPECT_FALSE(decode_header(buf).ok());
   buf[0] = 'A';
-  buf[8] = 2;
+  buf[8] = 1;  // version 1 (whole-page CRC) files are not read: the restore deletes them
   EXPECT_FALSE(decode_header(buf).ok());
 }
 
@@ -79,7 +79,31 @@ TEST(PageFile, DataLongerThanPageIsInconsistent) {
   PageHeader h;
   h.page_size = 4096;
   h.data_len = 4097;
-  EXPECT_FALSE(header_matches(h, 4096, 0, h.file_id, 64 + 4097));
+  EXPECT_FALSE(header_matches(h, 4096, 0, h.file_id, 4096 + 4097));
+}
+
+TEST(PageFile, DataIsBlockAlignedAfterTheCrcTable) {
+  EXPECT_EQ(block_count(0), 0u);
+  EXPECT_EQ(block_count(1), 1u);
+  EXPECT_EQ(block_count(4096), 1u);
+  EXPECT_EQ(block_count(4097), 2u);
+  EXPECT_EQ(table_bytes(1048576), 1024u);
+  EXPECT_EQ(data_offset(4096), 4096u);
+  EXPECT_EQ(data_offset(1048576), 4096u);   // 64 + 1024 bytes, padded
+  EXPECT_EQ(data_offset(4u << 20), 8192u);  // 64 + 4096 bytes, padded
+  EXPECT_EQ(page_file_size(1048576, 10), 4106u);
+}
+
+TEST(PageFile, BlockTableHoldsOneCrcPerBlock) {
+  std::string data(2 * 4096 + 100, 'a');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+  char table[12];
+  uint32_t table_crc = encode_block_table(data.data(), data.size(), table);
+  EXPECT_EQ(block_crc(table, 0), common::crc32c(data.data(), 4096));
+  EXPECT_EQ(block_crc(table, 1), common::crc32c(data.data() + 4096, 4096));
+  EXPECT_EQ(block_crc(table, 2), common::crc32c(data.data() + 8192, 100));
+  EXPECT_EQ(table_crc, common::crc32c(table, sizeof(table)));
+  EXPECT_EQ(static_cast<uint8_t>(table[0]), block_crc(table, 0) & 0xFF);  // little-endian
 }
 
 TEST(PageFile, Paths) {

@@ -23,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr uint32_t kP = 4096;
-constexpr uint64_t kPageBytes = kHeaderSize + kP;
+constexpr uint64_t kPageBytes = page_file_size(kP, kP);
 
 class RestoreTest : public ::testing::Test {
  protected:
@@ -130,7 +130,7 @@ TEST_F(RestoreTest, MissDuringTheWalkAdoptsThePageFile) {
   // A corrupt page file is not adopted: loaded instead.
   {
     std::fstream f(path(2), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(kHeaderSize + 5));
+    f.seekp(static_cast<std::streamoff>(data_offset(kP) + 5));
     f.put('\x7f');
   }
   EXPECT_FALSE(read(c, 2));
@@ -198,7 +198,7 @@ TEST_F(RestoreTest, CrcIsCheckedAtFirstReadNotAtRestore) {
   }
   {
     std::fstream f(path(0), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(kHeaderSize + 7);
+    f.seekp(data_offset(kP) + 7);
     f.put('\x5a' ^ data(0)[7]);
   }
   auto c = open_cache();

@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -113,6 +114,14 @@ class PageCache {
   common::Result<size_t> get_or_load(std::string_view file_id, uint64_t page_index, char* buf,
                                      size_t expected_len, const Loader& loader, bool* hit);
 
+  // A cache hit for bytes [begin, end) of a page only: on a hit, the 4 KiB blocks covering the
+  // range are read into `buf` (a page-sized buffer, at their offsets within the page), each
+  // verified against its CRC before it counts as served, and the page's length is returned.
+  // nullopt on a miss or a failed check (the page is then deleted and counted corrupt, as in
+  // get_or_load); the caller then loads the page with get_or_load. Never loads.
+  std::optional<size_t> read_cached(std::string_view file_id, uint64_t page_index, size_t begin,
+                                    size_t end, char* buf, size_t expected_len);
+
   // Readahead: loads and stores the page unless it is cached or already being loaded, using
   // `scratch` (at least `expected_len` bytes) as the buffer. The stored page is marked
   // "prefetched, not yet read" until a read uses it. OK when nothing had to be done.
@@ -143,10 +152,13 @@ class PageCache {
   bool active() const { return opened_.load() && stats_.enabled.load(); }
   internal::Shard& shard_for(const internal::PageKey& key) const;
 
+  // A hit fills the 4 KiB blocks covering [begin, end) of the page into `buf` at their page
+  // offsets, each checked against its CRC, and returns the page's length.
   std::optional<size_t> try_hit(const internal::PageKey& key, std::string_view hex, char* buf,
-                                size_t expected_len);
+                                size_t expected_len, size_t begin = 0, size_t end = SIZE_MAX);
   ReadOutcome read_verified(const std::string& path, const internal::PageKey& key, char* buf,
-                            size_t expected_len, size_t* len) const;
+                            size_t expected_len, size_t* len, size_t begin = 0,
+                            size_t end = SIZE_MAX) const;
   // While the restore walk runs: the leader of a miss adopts the page file already on disk if
   // it verifies (indexes it as a live page and publishes it to waiters).
   std::optional<size_t> adopt_restoring(const internal::PageKey& key, std::string_view hex,
