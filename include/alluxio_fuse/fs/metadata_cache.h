@@ -4,7 +4,8 @@
 //
 // Thread-safety: all methods are safe concurrently (one mutex, a leaf in the core's lock
 // order: nothing else is locked while it is held, and it is never held across I/O).
-// Memory: about 200 bytes + key + name per attribute entry; a listing costs the same per child.
+// Memory (tests/unit/fs_metadata_memory_test, 54-byte keys): ≈590 bytes per attribute entry;
+// a listing is one entry holding ≈300 bytes per child and seeds one attribute entry per child.
 
 #include <atomic>
 #include <chrono>
