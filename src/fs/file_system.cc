@@ -200,12 +200,14 @@ Result<store::FileInfo> FileSystem::attr_of(const std::string& key,
   }
   Result<store::FileInfo> info = Status(Code::kIo, "unset");
   if (fresh) {
+    // A fresh stat must not join a request that may predate the caller's reason to ask.
+    const auto generation = meta_.generation();
     info = store_.stat(key);
     *remaining = options_.metadata.ttl;
     if (info.ok()) {
-      meta_.put_attr(key, *info);
+      meta_.put_attr(key, *info, generation);
     } else if (info.status().code() == Code::kNotFound) {
-      meta_.put_negative(key);
+      meta_.put_negative(key, generation);
     }
   } else {
     info = fetch_attr(key, remaining);
@@ -386,15 +388,11 @@ Result<store::FileInfo> FileSystem::fetch_attr(const std::string& key,
     }
   }
   stats_.meta_misses.fetch_add(1, std::memory_order_relaxed);
-  auto info = store_.stat(key);
+  auto info = stat_coalesced(key);
   if (!info.ok()) {
-    if (info.status().code() == Code::kNotFound) {
-      meta_.put_negative(key);
-      *remaining = options_.metadata.negative_ttl;
-    }
+    if (info.status().code() == Code::kNotFound) *remaining = options_.metadata.negative_ttl;
     return info.status();
   }
-  meta_.put_attr(key, *info);
   *remaining = options_.metadata.ttl;
   return info;
 }
@@ -551,25 +549,9 @@ Status FileSystem::readdir(uint64_t ino, uint64_t fh, uint64_t offset, bool plus
     if (cached) {
       snapshot = *cached;
     } else {
-      auto listing = store_.list(h->key);
+      auto listing = list_coalesced(h->key);
       if (!listing.ok()) return listing.status();
-      // Worker listings may repeat a name; the first one wins (worker-rest.md §3.2).
-      auto entries = std::make_shared<std::vector<store::FileInfo>>();
-      entries->reserve(listing->size());
-      for (auto& child : *listing) {
-        if (!common::is_valid_name(child.name)) continue;
-        entries->push_back(std::move(child));
-      }
-      std::stable_sort(
-          entries->begin(), entries->end(),
-          [](const store::FileInfo& a, const store::FileInfo& b) { return a.name < b.name; });
-      entries->erase(std::unique(entries->begin(), entries->end(),
-                                 [](const store::FileInfo& a, const store::FileInfo& b) {
-                                   return a.name == b.name;
-                                 }),
-                     entries->end());
-      snapshot = entries;
-      meta_.put_listing(h->key, snapshot);
+      snapshot = std::move(listing).value();
     }
     snapshot = merge_overlay(h->key, snapshot);
     std::lock_guard<std::mutex> lock(h->mu);

@@ -23,15 +23,18 @@ std::optional<MetadataCache::AttrHit> MetadataCache::get_attr(const std::string&
   return AttrHit{it->second.info, it->second.expires - now};
 }
 
-void MetadataCache::put_attr(const std::string& key, const store::FileInfo& info) {
+void MetadataCache::put_attr(const std::string& key, const store::FileInfo& info,
+                             Generation fetched_at) {
   if (options_.ttl.count() <= 0) return;
   std::lock_guard<std::mutex> lock(mu_);
+  if (stale_locked(fetched_at)) return;
   put_locked("a" + key, Item{info, nullptr, clock_.now() + options_.ttl, {}});
 }
 
-void MetadataCache::put_negative(const std::string& key) {
+void MetadataCache::put_negative(const std::string& key, Generation fetched_at) {
   if (options_.negative_ttl.count() <= 0) return;
   std::lock_guard<std::mutex> lock(mu_);
+  if (stale_locked(fetched_at)) return;
   put_locked("a" + key, Item{std::nullopt, nullptr, clock_.now() + options_.negative_ttl, {}});
 }
 
@@ -50,9 +53,10 @@ std::optional<Listing> MetadataCache::get_listing(const std::string& key,
   return it->second.listing;
 }
 
-void MetadataCache::put_listing(const std::string& key, Listing listing) {
+void MetadataCache::put_listing(const std::string& key, Listing listing, Generation fetched_at) {
   if (options_.ttl.count() <= 0) return;
   std::lock_guard<std::mutex> lock(mu_);
+  if (stale_locked(fetched_at)) return;
   auto expires = clock_.now() + options_.ttl;
   for (const auto& child : *listing) {
     put_locked("a" + common::child_key(key, child.name), Item{child, nullptr, expires, {}});
@@ -62,6 +66,7 @@ void MetadataCache::put_listing(const std::string& key, Listing listing) {
 
 void MetadataCache::invalidate(const std::string& key, const std::string& parent_key) {
   std::lock_guard<std::mutex> lock(mu_);
+  generation_.fetch_add(1);
   erase_locked("a" + key);
   erase_locked("l" + key);
   erase_locked("l" + parent_key);
@@ -69,6 +74,7 @@ void MetadataCache::invalidate(const std::string& key, const std::string& parent
 
 void MetadataCache::invalidate_prefix(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
+  generation_.fetch_add(1);
   std::string dir = key + "/";
   for (auto it = items_.begin(); it != items_.end();) {
     std::string_view k = std::string_view(it->first).substr(1);
@@ -83,6 +89,7 @@ void MetadataCache::invalidate_prefix(const std::string& key) {
 
 void MetadataCache::clear() {
   std::lock_guard<std::mutex> lock(mu_);
+  generation_.fetch_add(1);
   items_.clear();
   lru_.clear();
 }

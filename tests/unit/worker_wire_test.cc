@@ -203,6 +203,53 @@ TEST(WorkerJson, MalformedAndOversizedListings) {
   EXPECT_EQ(parse_listing(huge).status().code(), Code::kBadResponse);
 }
 
+TEST(WorkerJson, ListingShapesTheStreamingParserMustGetRight) {
+  // Unknown members may hold any nesting; a nested "mName" is not the entry's name; a known
+  // member's later duplicate wins (as in a DOM); null is absent.
+  auto listing = parse_listing(R"([
+    {"mType":"file","extra":{"mName":"inner","deep":[[{"mType":"directory"}]]},"mName":"a",
+     "mLength":3},
+    {"mType":"file","mName":"b","mLength":"x","mLength":4,"mOwner":null},
+    {"mType":"directory","mName":"c","mMode":493,"list":[1,2,{"a":null}]},
+    [{"mType":"file","mName":"in-array"}],
+    null, 7, "s", true
+  ])");
+  ASSERT_TRUE(listing.ok()) << listing.status().to_string();
+  ASSERT_EQ(listing->entries.size(), 3u);
+  EXPECT_EQ(listing->entries[0].name, "a");
+  EXPECT_EQ(listing->entries[0].size, 3u);
+  EXPECT_EQ(listing->entries[1].name, "b");
+  EXPECT_EQ(listing->entries[1].size, 4u);
+  EXPECT_TRUE(listing->entries[1].owner.empty());
+  EXPECT_TRUE(listing->entries[2].is_dir());
+  EXPECT_EQ(listing->entries[2].mode, 0755u);
+  EXPECT_EQ(listing->rejected, 5u);
+  // The same entry parses alike through /v1/info (the DOM path) and /v1/files (streaming).
+  const std::string entry =
+      R"({"mType":"file","mName":"x","mLength":9,"mLastModificationTimeMs":5,"mMode":420,)"
+      R"("mOwner":"o","mGroup":"g","mContentHash":"h","mCompleted":false,"mInAlluxioPercentage":7})";
+  auto via_info = parse_info("[" + entry + "]", "s3://b/x");
+  auto via_list = parse_listing("[" + entry + "]");
+  ASSERT_TRUE(via_info.ok());
+  ASSERT_TRUE(via_list.ok());
+  ASSERT_EQ(via_list->entries.size(), 1u);
+  const auto& l = via_list->entries[0];
+  EXPECT_EQ(l.name, via_info->name);
+  EXPECT_EQ(l.size, via_info->size);
+  EXPECT_EQ(l.mtime_ms, via_info->mtime_ms);
+  EXPECT_EQ(l.mode, via_info->mode);
+  EXPECT_EQ(l.owner, via_info->owner);
+  EXPECT_EQ(l.group, via_info->group);
+  EXPECT_EQ(l.content_hash, via_info->content_hash);
+  EXPECT_EQ(l.completed, via_info->completed);
+  EXPECT_EQ(l.in_alluxio_percentage, via_info->in_alluxio_percentage);
+  // Shape errors are clean codes wherever the stream breaks.
+  for (const char* bad : {"", "[", "[{}", "[{\"mType\":}]", "[] []", "[],", "[1,]", "nul",
+                          "\"text\"", "42", "{}", "[{\"a\":1}]x"}) {
+    EXPECT_EQ(parse_listing(bad).status().code(), Code::kBadResponse) << bad;
+  }
+}
+
 TEST(WorkerJson, SanitizeKeepsValidTextUnchanged) {
   const std::string ok = R"({"a":"\ud83d\ude00 \" \\ \u00e9 é"})";
   EXPECT_EQ(sanitize_json(ok).value(), ok);

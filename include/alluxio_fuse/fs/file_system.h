@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "alluxio_fuse/common/clock.h"
+#include "alluxio_fuse/common/singleflight.h"
 #include "alluxio_fuse/common/status.h"
 #include "alluxio_fuse/fs/metadata_cache.h"
 #include "alluxio_fuse/fs/staging.h"
@@ -148,6 +149,8 @@ struct FsStats {
   std::atomic<uint64_t> meta_hits_positive{0};
   std::atomic<uint64_t> meta_hits_negative{0};
   std::atomic<uint64_t> meta_misses{0};
+  // Misses that joined a stat or listing request already in flight instead of sending one.
+  std::atomic<uint64_t> meta_coalesced{0};
   std::atomic<uint64_t> read_bytes_cache{0};
   std::atomic<uint64_t> read_bytes_worker{0};
   std::atomic<uint64_t> read_bytes_ufs{0};
@@ -303,6 +306,11 @@ class FileSystem {
   Status truncate(const std::shared_ptr<Inode>& node, uint64_t size, uint64_t fh);
   Status apply_attributes(const std::shared_ptr<Inode>& node, const SetAttr& attr);
 
+  // Store requests behind metadata misses (metadata_fetch.cc): concurrent misses of one key
+  // share one request; the result is cached unless an invalidation happened meanwhile.
+  Result<store::FileInfo> stat_coalesced(const std::string& key);
+  Result<Listing> list_coalesced(const std::string& key);
+
   // Namespace helpers (namespace_ops.cc).
   Result<std::string> child_key_checked(uint64_t parent, const std::string& name, bool creating,
                                         std::shared_ptr<Inode>* dir);
@@ -319,6 +327,10 @@ class FileSystem {
   cache::FetchPool* fetch_pool_;
   MetadataCache meta_;
   FsStats stats_;
+  // Keyed "<cache generation>:<key>", so a miss after an invalidation never joins a flight that
+  // started before it.
+  common::SingleFlight<Result<store::FileInfo>> stat_flights_;
+  common::SingleFlight<Result<Listing>> list_flights_;
   std::atomic<uint64_t> kept_bytes_{0};
   std::atomic<bool> refusing_opens_{false};
 
