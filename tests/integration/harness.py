@@ -20,6 +20,26 @@ import urllib.request
 BINARY = os.environ.get("AF_BINARY", "alluxio-fuse")
 FAKE_WORKER = os.environ.get("AF_FAKE_WORKER", "fake_worker")
 TMP_ROOT = os.environ.get("AF_TMP", "/tmp")
+# Set by scripts/sanitizer-integration.sh: the directory where ASan/UBSan reports of the
+# daemon land (ASAN_OPTIONS/UBSAN_OPTIONS log_path). Any report there fails the test that made it.
+SANITIZER_LOG_DIR = os.environ.get("AF_SANITIZER_LOG_DIR")
+# Deadline assertions are multiplied by this under sanitizers (the daemon runs ~3x slower).
+TIME_SCALE = float(os.environ.get("AF_TIME_SCALE", "1"))
+
+
+def sanitizer_reports():
+    """{path: text} of sanitizer reports written so far (empty when not under sanitizers)."""
+    out = {}
+    if not SANITIZER_LOG_DIR or not os.path.isdir(SANITIZER_LOG_DIR):
+        return out
+    for name in sorted(os.listdir(SANITIZER_LOG_DIR)):
+        path = os.path.join(SANITIZER_LOG_DIR, name)
+        try:
+            with open(path, errors="replace") as f:
+                out[path] = f.read()
+        except OSError:
+            pass
+    return out
 
 
 def is_mountpoint(path):
@@ -33,6 +53,7 @@ def is_mountpoint(path):
 
 
 def wait_until(predicate, timeout, what):
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -274,6 +295,16 @@ class TempDirTestCase(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="af-it-", dir=TMP_ROOT)
         self.addCleanup(shutil.rmtree, self.tmp, True)
+        if SANITIZER_LOG_DIR:
+            # Runs after every other cleanup (LIFO), i.e. once the daemons have exited.
+            before = set(sanitizer_reports())
+            self.addCleanup(self._check_sanitizer_reports, before)
+
+    def _check_sanitizer_reports(self, before):
+        new = {p: t for p, t in sanitizer_reports().items() if p not in before}
+        if new:
+            self.fail("sanitizer reports from the daemon:\n" +
+                      "\n".join("== %s\n%s" % (p, t[:4000]) for p, t in new.items()))
 
     def start_mount(self, config, **kw):
         m = Mount(self.tmp, config, **kw)
