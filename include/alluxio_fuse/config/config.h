@@ -202,6 +202,11 @@ struct RoutingConfig {
   bool node_lookup = false;
   Duration node_cache_ttl = std::chrono::seconds(30);
   uint64_t node_cache_max_entries = 100000;
+  // https:// to the workers, the server's certificate always verified (there is deliberately
+  // no option to turn verification off).
+  bool tls = false;
+  // PEM bundle of the CAs that sign worker certificates; unset: the system CAs.
+  std::optional<std::string> tls_ca_file;
 };
 
 struct FallbackConfig {
