@@ -245,6 +245,25 @@ TEST(ConfigLoad, WarnsWhenSecretFileIsGroupReadable) {
   unlink(path.c_str());
 }
 
+TEST(ConfigLoad, WarnsWhenSecretFileIsGroupWritableOnly) {
+  char tmpl[] = "/tmp/af_cfg_XXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::string path = tmpl;
+  std::ofstream(path) << "ufs_root: s3://b\nworker_hosts: w\ntarget_options:\n  key: K\n"
+                         "  secret: S\n";
+  ASSERT_EQ(chmod(path.c_str(), 0620), 0);  // no read bit for others, still not private
+  LoadResult r = load_config_file(path, map_environment({}));
+  EXPECT_THAT(r.warnings, ::testing::Contains(HasSubstr("(mode 0620)")));
+  // No secret in the file: its mode is nobody's business.
+  std::ofstream(path) << "ufs_root: s3://b\nworker_hosts: w\n";
+  ASSERT_EQ(chmod(path.c_str(), 0666), 0);
+  LoadResult plain = load_config_file(path, map_environment({}));
+  for (const auto& w : plain.warnings) EXPECT_THAT(w, ::testing::Not(HasSubstr("holds a secret")));
+  unlink(path.c_str());
+}
+
 TEST(ConfigLoad, RoutingTlsKeys) {
   Config d = load_ok("ufs_root: file:///d\nworker_hosts: w\n");
   EXPECT_FALSE(d.routing.tls);
@@ -289,6 +308,23 @@ TEST(ConfigLoad, RoutingTlsKeys) {
       "    verify: /nonexistent/s3-ca.pem\n",
       "conf.yaml", map_environment({}));
   EXPECT_THAT(s3.errors, ::testing::Contains(HasSubstr("target_options.client_kwargs.verify")));
+}
+
+TEST(MountOptions, AllowOtherWithoutDefaultPermissionsWarns) {
+  Config c = load_ok("ufs_root: file:///d\n");
+  EXPECT_TRUE(c.mount.default_permissions);  // on unless turned off
+  EXPECT_TRUE(mount_security_warnings(c).empty());
+  ASSERT_TRUE(apply_mount_options(c, {"allow_other"}).empty());
+  EXPECT_TRUE(c.mount.default_permissions);
+  EXPECT_TRUE(mount_security_warnings(c).empty());
+  ASSERT_TRUE(apply_mount_options(c, {"default_permissions=false"}).empty());
+  auto w = mount_security_warnings(c);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_THAT(w[0], HasSubstr("mount.allow_other"));
+  EXPECT_THAT(w[0], HasSubstr("default_permissions is off"));
+  // Without allow_other only the daemon's user reaches the mount: nothing to warn about.
+  c.mount.allow_other = false;
+  EXPECT_TRUE(mount_security_warnings(c).empty());
 }
 
 TEST(MountOptions, ApplyOverridesFile) {

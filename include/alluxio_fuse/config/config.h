@@ -284,6 +284,10 @@ std::optional<std::string> find_config_option(const std::vector<std::string>& op
 std::vector<std::string> apply_mount_options(Config& config, const std::vector<std::string>& opts,
                                              std::string* config_file = nullptr);
 
+// Warnings about the effective mount options (after `-o`), to be logged at WARN when mounting:
+// allow_other with default_permissions off lets every local user past the mode bits.
+std::vector<std::string> mount_security_warnings(const Config& config);
+
 // First 12 hex characters of SHA-256 of the absolute mount point.
 std::string mount_id(const std::string& absolute_mountpoint);
 // Fills page_cache.dir and write.staging_dir when they were not configured.
