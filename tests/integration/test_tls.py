@@ -12,8 +12,10 @@ failure. A CA file that does not exist is a configuration error naming the key.
 import errno
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 import harness
@@ -25,6 +27,17 @@ FILE_SIZE = 3 * (1 << 20) + 123
 
 
 class TlsWorkerTest(harness.TempDirTestCase):
+    @classmethod
+    def setUpClass(cls):
+        # Certificates once for the class (key generation is the slow part).
+        certs = tempfile.mkdtemp(prefix="af-it-certs-", dir=harness.TMP_ROOT)
+        cls.addClassCleanup(shutil.rmtree, certs, True)
+        cls.ca, ca_key = tls_proxy.make_ca(certs, "test-ca")
+        cls.cert, cls.key = tls_proxy.make_server_cert(certs, cls.ca, ca_key)
+        cls.other_ca, other_key = tls_proxy.make_ca(certs, "other-ca")
+        cls.impostor_cert, cls.impostor_key = tls_proxy.make_server_cert(
+            certs, cls.other_ca, other_key, name="impostor")
+
     def setUp(self):
         super().setUp()
         self.ufs = os.path.join(self.tmp, "ufs")
@@ -33,16 +46,9 @@ class TlsWorkerTest(harness.TempDirTestCase):
         self.expect = random.Random(11).randbytes(FILE_SIZE)
         with open(os.path.join(self.ufs, "data.bin"), "wb") as f:
             f.write(self.expect)
-        certs = os.path.join(self.tmp, "certs")
-        os.makedirs(certs)
-        self.ca, ca_key = tls_proxy.make_ca(certs, "test-ca")
-        cert, key = tls_proxy.make_server_cert(certs, self.ca, ca_key)
-        self.other_ca, other_key = tls_proxy.make_ca(certs, "other-ca")
-        self.impostor_cert, self.impostor_key = tls_proxy.make_server_cert(
-            certs, self.other_ca, other_key, name="impostor")
         self.worker = self.start_worker({self.root: self.ufs})
         self.addCleanup(self.worker.proc.stdout.close)
-        self.proxy = tls_proxy.TlsProxy(("127.0.0.1", self.worker.port), cert, key)
+        self.proxy = tls_proxy.TlsProxy(("127.0.0.1", self.worker.port), self.cert, self.key)
         self.addCleanup(self.proxy.stop)
 
     def config(self, **routing):

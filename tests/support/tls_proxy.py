@@ -26,7 +26,8 @@ def _run(args, cwd):
 def make_ca(workdir, name):
     """A self-signed CA in workdir: returns (cert path, key path)."""
     key, cert = name + ".key", name + ".pem"
-    _run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+    _run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+          "-keyout", key, "-out", cert,
           "-days", "2", "-subj", "/CN=" + name], workdir)
     return os.path.join(workdir, cert), os.path.join(workdir, key)
 
@@ -37,7 +38,8 @@ def make_server_cert(workdir, ca_cert, ca_key, name="server", ip="127.0.0.1"):
     with open(os.path.join(workdir, ext), "w") as f:
         f.write("subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\n"
                 "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" % ip)
-    _run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+    _run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+          "-keyout", key, "-out", csr,
           "-subj", "/CN=" + ip], workdir)
     _run(["x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial",
           "-out", cert, "-days", "2", "-extfile", ext], workdir)
@@ -135,6 +137,10 @@ class TlsProxy:
 
     def stop(self):
         self.stopped = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes accept(); close alone does not
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:
