@@ -11,7 +11,7 @@ PKGS=(
   prometheus-cpp-dev libcpp-httplib-dev libsystemd-dev
   libgtest-dev libgmock-dev
   clang clang-format clang-tidy libclang-rt-14-dev
-  python3 python3-yaml curl procps psmisc util-linux attr rsync sqlite3
+  python3 python3-yaml curl procps psmisc util-linux attr rsync sqlite3 openssl
   etcd-server prometheus
 )
 

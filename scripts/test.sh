@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds with warnings as errors, runs every test (unit + integration)
-# with ctest, then builds with ASan+UBSan and runs the unit tests again. Exits non-zero on any
-# failure. Needs root (FUSE mounts, apt).
+# with ctest, then builds with ASan+UBSan and runs the unit tests again, then builds the
+# concurrency tests with ThreadSanitizer and runs them (scripts/tsan.sh), then the fuzzers.
+# Exits non-zero on any failure. Needs root (FUSE mounts, apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -28,6 +29,9 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALLUXIO_FUSE_SANITI
 cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L unit --output-on-failure --timeout 300 -j 2 || status=1
+
+echo "== ThreadSanitizer build (the concurrency tests only), ctest -L concurrency"
+bash scripts/tsan.sh || status=1
 
 echo "== fuzz (libFuzzer, clang; 5 s per target)"
 FUZZ_BUILD_DIR=build-fuzz JOBS="$JOBS" bash scripts/fuzz.sh 5 || status=1

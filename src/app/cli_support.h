@@ -14,9 +14,12 @@
 namespace alluxio_fuse::app {
 
 // Loads `path` (or the `config=` among `options`) with the -o options applied. Prints every
-// error and warning to stderr and returns nullopt on error (the caller exits 2).
+// error and warning to stderr and returns nullopt on error (the caller exits 2). The warnings,
+// with those about the effective mount options, are also stored in `*warnings` when given, so
+// a daemon can repeat them in its log once logging is set up.
 std::optional<config::Config> load_config(const std::string& path,
-                                          const std::vector<std::string>& options);
+                                          const std::vector<std::string>& options,
+                                          std::vector<std::string>* warnings = nullptr);
 
 // Decodes the octal escapes (\040 for a space) of a /proc/self/mountinfo field.
 std::string unescape_mountinfo(const std::string& field);

@@ -35,7 +35,8 @@
 namespace alluxio_fuse::app {
 
 std::optional<config::Config> load_config(const std::string& path_in,
-                                          const std::vector<std::string>& options) {
+                                          const std::vector<std::string>& options,
+                                          std::vector<std::string>* warnings) {
   std::string path = path_in;
   if (auto from_opts = config::find_config_option(options)) {
     if (path.empty()) path = *from_opts;
@@ -56,7 +57,12 @@ std::optional<config::Config> load_config(const std::string& path_in,
     for (const auto& e : errors) std::cerr << "alluxio-fuse: -o: " << e << "\n";
     return std::nullopt;
   }
+  for (const auto& w : config::mount_security_warnings(cfg)) {
+    std::cerr << "alluxio-fuse: warning: " << w << "\n";
+    loaded.warnings.push_back(w);
+  }
   for (const auto& k : loaded.env_keys_used) spdlog::info("from the environment: {}", k);
+  if (warnings != nullptr) *warnings = std::move(loaded.warnings);
   return cfg;
 }
 
@@ -158,7 +164,9 @@ bool drain_before_unmount(Daemon& daemon, const sigset_t& signals, int first_sig
 }  // namespace
 
 int mount_command(const MountCommand& command) {
-  std::optional<config::Config> cfg = load_config(command.config_path, command.options);
+  std::vector<std::string> config_warnings;
+  std::optional<config::Config> cfg =
+      load_config(command.config_path, command.options, &config_warnings);
   if (!cfg) return 2;
   if (::access("/dev/fuse", R_OK | W_OK) != 0) {
     std::cerr << "alluxio-fuse: /dev/fuse is not usable: " << std::strerror(errno)
@@ -215,6 +223,11 @@ int mount_command(const MountCommand& command) {
     }
     return 2;
   }
+
+  // Said again in the daemon's log: stderr is gone once it detaches, and these are the
+  // warnings an operator must not miss (secrets readable by others, allow_other without
+  // default_permissions).
+  for (const auto& w : config_warnings) spdlog::warn("configuration: {}", w);
 
   auto daemon = std::make_unique<Daemon>(std::move(*cfg), *mountpoint);
   int code = 1;

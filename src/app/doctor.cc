@@ -223,12 +223,14 @@ std::vector<worker::WorkerAddress> check_etcd(const config::Config& cfg, http::C
 void check_cluster(const config::Config& cfg, Report& r) {
   http::ClientOptions ho;
   ho.user_agent = std::string("alluxio-fuse-doctor/") + common::build_version();
+  if (cfg.routing.tls_ca_file) ho.ca_file = *cfg.routing.tls_ca_file;
   std::unique_ptr<http::Client> http = http::make_curl_client(ho, nullptr);
   worker::WorkerClientOptions wo;
   wo.page_size = cfg.options.page_size;
   wo.connect_timeout = capped(cfg.routing.connect_timeout);
   wo.metadata_timeout = capped(cfg.routing.metadata_timeout);
   wo.api = to_worker_api(cfg.routing.worker_api);
+  wo.tls = cfg.routing.tls;
   worker::WorkerClient client(*http, wo);
 
   std::vector<worker::WorkerAddress> workers;

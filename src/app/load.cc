@@ -239,6 +239,7 @@ class LoadRun {
       : cfg_(cfg), key_(std::move(key)), deadline_(end), start_(SteadyClock::now()) {
     http::ClientOptions ho;
     ho.user_agent = std::string("alluxio-fuse/") + common::build_version();
+    if (cfg.routing.tls_ca_file) ho.ca_file = *cfg.routing.tls_ca_file;
     http_ = http::make_curl_client(ho, nullptr);
   }
 
@@ -260,6 +261,7 @@ class LoadRun {
         std::min(budget, std::chrono::duration_cast<milliseconds>(cfg_.routing.connect_timeout));
     o.metadata_timeout = budget;
     o.api = to_worker_api(cfg_.routing.worker_api);
+    o.tls = cfg_.routing.tls;
     return std::make_unique<worker::WorkerClient>(*http_, o);
   }
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -104,10 +105,14 @@ LoadResult load_config_file(const std::string& path, const Environment& env) {
   internal::ParseFacts facts;
   LoadResult r = load(text.str(), path, env, facts);
   struct stat st {};
-  if (facts.file_has_secret && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 044) != 0) {
-    r.warnings.push_back(path +
-                         ": holds a secret and is readable by group or others; "
-                         "run chmod 600 on it or move the secret to the environment");
+  // Any group or other permission bit: read leaks the secret, write lets someone else point
+  // the daemon at their own endpoint with our credentials.
+  if (facts.file_has_secret && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    r.warnings.push_back(path + ": holds a secret and is readable or writable by group or others" +
+                         " (mode " + mode +
+                         "); run chmod 600 on it or move the secret to the environment");
   }
   return r;
 }

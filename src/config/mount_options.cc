@@ -133,4 +133,16 @@ void resolve_paths(Config& config, const std::string& absolute_mountpoint) {
   }
 }
 
+std::vector<std::string> mount_security_warnings(const Config& config) {
+  std::vector<std::string> out;
+  if (config.mount.allow_other && !config.mount.default_permissions) {
+    out.push_back(
+        "mount.allow_other is on and mount.default_permissions is off: the kernel does not "
+        "check mode bits, so every local user can read (and, unless ro, change) every file "
+        "the daemon can reach, whatever its owner and mode; turn default_permissions back on "
+        "unless the backend enforces access itself");
+  }
+  return out;
+}
+
 }  // namespace alluxio_fuse::config

@@ -287,6 +287,8 @@ const Fields<RoutingConfig>& routing_fields() {
       bool_field("node_lookup", &S::node_lookup),
       duration_field("node_cache_ttl", &S::node_cache_ttl, D::kNonNegative),
       int_field("node_cache_max_entries", &S::node_cache_max_entries, 0, kNoMax),
+      bool_field("tls", &S::tls),
+      opt_string_field("tls_ca_file", &S::tls_ca_file, false),
   };
   return f;
 }

@@ -3,12 +3,33 @@
 // of credentials must be complete, derived defaults (etcd.prefix, fallback.enabled,
 // write.max_file_size) are filled, and orderings (backoff initial <= max) hold. Errors point at
 // the line of the key at fault; values of secret keys are never echoed.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "alluxio_fuse/config/units.h"
 #include "fields.h"
 #include "loader.h"
 
 namespace alluxio_fuse::config::internal {
 namespace {
+
+// A CA bundle that cannot be read is a configuration error at start, not a TLS failure on the
+// first request.
+void check_readable_file(const std::optional<std::string>& path, const std::string& key,
+                         Diagnostics& diag) {
+  if (!path) return;
+  struct stat st {};
+  if (::stat(path->c_str(), &st) != 0) {
+    diag.error(key, key + ": cannot read " + quote(*path) + ": " + std::strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    diag.error(key, key + ": " + quote(*path) + " is not a regular file (expected a PEM file)");
+  } else if (::access(path->c_str(), R_OK) != 0) {
+    diag.error(key, key + ": cannot read " + quote(*path) + ": " + std::strerror(errno));
+  }
+}
 
 bool has_ufs_client(const std::string& scheme) {
   return scheme == "s3" || scheme == "s3a" || scheme == "file";
@@ -183,6 +204,9 @@ void validate(Config& c, const ParseFacts& facts, Diagnostics& diag) {
               "routing.backoff_max", diag);
   check_order(c.routing.suspect_backoff_initial, c.routing.suspect_backoff_max,
               "routing.suspect_backoff_initial", "routing.suspect_backoff_max", diag);
+  check_readable_file(c.routing.tls_ca_file, "routing.tls_ca_file", diag);
+  check_readable_file(c.target_options.client_kwargs.verify_ca_bundle,
+                      "target_options.client_kwargs.verify", diag);
   const ReadaheadConfig& ra = c.page_cache.readahead;
   if (ra.initial_window > ra.max_window) {
     diag.error("page_cache.readahead.initial_window",

@@ -482,6 +482,10 @@ Response CurlClient::perform(const Request& request) {
   }
   if (rc == CURLE_OK) return finish(classify(rc, resp.status), "", true);
   std::string error = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+    // Said plainly, so an operator reading the log sees a trust problem, not a flaky worker.
+    error = "TLS certificate verification failed: " + error;
+  }
   if (t.over_limit) error = "reply body over the size limit";
   if (t.read_error) error = "reading the upload source failed";
   State state = (t.read_error || t.over_limit) ? State::kBadResponse : classify(rc, resp.status);

@@ -53,6 +53,10 @@ http::ClientOptions http_options(const config::Config& c) {
   http::ClientOptions o;
   o.max_connections_per_host = c.routing.max_connections_per_worker;
   o.user_agent = std::string("alluxio-fuse/") + common::build_version();
+  // Verification is always on for workers (and etcd over https); the CA file only narrows
+  // which CAs are trusted.
+  o.verify_tls = true;
+  if (c.routing.tls_ca_file) o.ca_file = *c.routing.tls_ca_file;
   return o;
 }
 
@@ -125,6 +129,7 @@ Result<std::unique_ptr<ClusterBackend>> make_cluster_backend(const config::Confi
   wo.stall_timeout = ms<std::chrono::milliseconds>(config.routing.stall_timeout);
   wo.upload_chunk_size = config.write.upload_chunk_size;
   wo.api = worker_api(config.routing.worker_api);
+  wo.tls = config.routing.tls;
   b->workers_ = std::make_unique<worker::WorkerClient>(*b->tap_, wo, clock);
 
   worker::WorkerClient* wc = b->workers_.get();

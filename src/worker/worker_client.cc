@@ -44,6 +44,9 @@ http::Request WorkerClient::make_request(std::string method, std::string url,
   http::Request r;
   r.method = std::move(method);
   r.url = std::move(url);
+  // urls.cc builds http:// URLs; with routing.tls the one scheme switch is here, so no call
+  // can reach a worker in clear text.
+  if (options_.tls && r.url.starts_with("http://")) r.url.replace(0, 4, "https");
   r.connect_timeout = options_.connect_timeout;
   r.total_timeout = total;
   r.max_body = max_body;

@@ -16,6 +16,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -242,6 +243,88 @@ TEST(ConfigLoad, WarnsWhenSecretFileIsGroupReadable) {
   LoadResult closed = load_config_file(path, map_environment({}));
   EXPECT_TRUE(closed.warnings.empty()) << ::testing::PrintToString(closed.warnings);
   unlink(path.c_str());
+}
+
+TEST(ConfigLoad, WarnsWhenSecretFileIsGroupWritableOnly) {
+  char tmpl[] = "/tmp/af_cfg_XXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::string path = tmpl;
+  std::ofstream(path) << "ufs_root: s3://b\nworker_hosts: w\ntarget_options:\n  key: K\n"
+                         "  secret: S\n";
+  ASSERT_EQ(chmod(path.c_str(), 0620), 0);  // no read bit for others, still not private
+  LoadResult r = load_config_file(path, map_environment({}));
+  EXPECT_THAT(r.warnings, ::testing::Contains(HasSubstr("(mode 0620)")));
+  // No secret in the file: its mode is nobody's business.
+  std::ofstream(path) << "ufs_root: s3://b\nworker_hosts: w\n";
+  ASSERT_EQ(chmod(path.c_str(), 0666), 0);
+  LoadResult plain = load_config_file(path, map_environment({}));
+  for (const auto& w : plain.warnings) EXPECT_THAT(w, ::testing::Not(HasSubstr("holds a secret")));
+  unlink(path.c_str());
+}
+
+TEST(ConfigLoad, RoutingTlsKeys) {
+  Config d = load_ok("ufs_root: file:///d\nworker_hosts: w\n");
+  EXPECT_FALSE(d.routing.tls);
+  EXPECT_FALSE(d.routing.tls_ca_file.has_value());
+  std::string rendered = render_effective(d);
+  EXPECT_THAT(rendered, HasSubstr("  tls: false\n"));
+  EXPECT_THAT(rendered, HasSubstr("  tls_ca_file: null\n"));
+
+  char tmpl[] = "/tmp/af_ca_XXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::string ca = tmpl;
+  Config c = load_ok(
+      "ufs_root: file:///d\nworker_hosts: w\nrouting:\n  tls: true\n  tls_ca_file: " + ca + "\n");
+  EXPECT_TRUE(c.routing.tls);
+  EXPECT_EQ(c.routing.tls_ca_file, ca);
+  EXPECT_THAT(render_effective(c), HasSubstr("  tls_ca_file: \"" + ca + "\"\n"));
+  unlink(ca.c_str());
+
+  // Bad values and a CA file that is not there name the key (exit 2 at the CLI).
+  LoadResult bad =
+      load_config_string("ufs_root: file:///d\nworker_hosts: w\nrouting:\n  tls: yes\n",
+                         "conf.yaml", map_environment({}));
+  ASSERT_FALSE(bad.config.has_value());
+  EXPECT_THAT(bad.errors, ::testing::Contains(HasSubstr("routing.tls")));
+  LoadResult missing = load_config_string(
+      "ufs_root: file:///d\nworker_hosts: w\nrouting:\n  tls: true\n  tls_ca_file: "
+      "/nonexistent/ca.pem\n",
+      "conf.yaml", map_environment({}));
+  ASSERT_FALSE(missing.config.has_value());
+  EXPECT_THAT(missing.errors,
+              ::testing::Contains(AllOf(HasSubstr("conf.yaml:5: routing.tls_ca_file"),
+                                        HasSubstr("/nonexistent/ca.pem"))));
+  LoadResult dir =
+      load_config_string("ufs_root: file:///d\nworker_hosts: w\nrouting:\n  tls_ca_file: /tmp\n",
+                         "conf.yaml", map_environment({}));
+  EXPECT_THAT(dir.errors, ::testing::Contains(HasSubstr("not a regular file")));
+  // The S3 client's CA bundle (client_kwargs.verify as a path) is checked the same way.
+  LoadResult s3 = load_config_string(
+      "ufs_root: s3://b\ntarget_options:\n  anon: true\n  client_kwargs:\n"
+      "    verify: /nonexistent/s3-ca.pem\n",
+      "conf.yaml", map_environment({}));
+  EXPECT_THAT(s3.errors, ::testing::Contains(HasSubstr("target_options.client_kwargs.verify")));
+}
+
+TEST(MountOptions, AllowOtherWithoutDefaultPermissionsWarns) {
+  Config c = load_ok("ufs_root: file:///d\n");
+  EXPECT_TRUE(c.mount.default_permissions);  // on unless turned off
+  EXPECT_TRUE(mount_security_warnings(c).empty());
+  ASSERT_TRUE(apply_mount_options(c, {"allow_other"}).empty());
+  EXPECT_TRUE(c.mount.default_permissions);
+  EXPECT_TRUE(mount_security_warnings(c).empty());
+  ASSERT_TRUE(apply_mount_options(c, {"default_permissions=false"}).empty());
+  auto w = mount_security_warnings(c);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_THAT(w[0], HasSubstr("mount.allow_other"));
+  EXPECT_THAT(w[0], HasSubstr("default_permissions is off"));
+  // Without allow_other only the daemon's user reaches the mount: nothing to warn about.
+  c.mount.allow_other = false;
+  EXPECT_TRUE(mount_security_warnings(c).empty());
 }
 
 TEST(MountOptions, ApplyOverridesFile) {

@@ -309,6 +309,13 @@ TEST(S3Config, FactoryAndOptions) {
   ASSERT_TRUE(store.ok());
   c.target_options.client_kwargs.verify = false;
   EXPECT_FALSE(s3_client_options(c).verify_tls);
+  // A CA bundle path (botocore's `verify: /path`) keeps verification on against that bundle.
+  config::Config ca = c;
+  ca.target_options.client_kwargs.verify.reset();
+  ca.target_options.client_kwargs.verify_ca_bundle = "/etc/ssl/private-ca.pem";
+  EXPECT_TRUE(s3_client_options(ca).verify_tls);
+  EXPECT_EQ(s3_client_options(ca).ca_file, "/etc/ssl/private-ca.pem");
+  EXPECT_TRUE(s3_client_options(config::Config{}).verify_tls);  // on by default
 }
 
 TEST(S3Config, RootParsing) {

@@ -126,6 +126,30 @@ TEST(WorkerClient, PageRequestsAndLengthChecks) {
   EXPECT_EQ(fake.seen.back().metric, "range");
 }
 
+TEST(WorkerClient, TlsMakesEveryCallHttps) {
+  FakeClient fake;
+  fake.handler = [&](const http::Request&) { return ok("[]"); };
+  WorkerClientOptions o = options(WorkerApi::kEnterprise);
+  o.tls = true;
+  WorkerClient wc(fake, o);
+  char buf[kPage];
+  (void)wc.read_page(kAddr, "s3://b/f", 0, 0, kPage, buf);
+  (void)wc.info(kAddr, "s3://b/f");
+  (void)wc.list(kAddr, "s3://b/d");
+  (void)wc.mkdir(kAddr, "s3://b/d2");
+  ASSERT_EQ(fake.seen.size(), 4u);
+  for (const Seen& s : fake.seen) {
+    EXPECT_TRUE(s.url.starts_with("https://w1:28080/v1/")) << s.url;
+  }
+  // Off (the default): plain http.
+  FakeClient plain;
+  plain.handler = fake.handler;
+  WorkerClient wp(plain, options(WorkerApi::kEnterprise));
+  (void)wp.info(kAddr, "s3://b/f");
+  ASSERT_EQ(plain.seen.size(), 1u);
+  EXPECT_TRUE(plain.seen[0].url.starts_with("http://w1:28080/")) << plain.seen[0].url;
+}
+
 TEST(WorkerClient, MetadataCallsUseMetadataTimeoutAndLimits) {
   FakeClient fake;
   std::string body = "[]";

@@ -205,6 +205,11 @@ struct RoutingConfig {
   bool node_lookup = false;
   Duration node_cache_ttl = std::chrono::seconds(30);
   uint64_t node_cache_max_entries = 100000;
+  // https:// to the workers, the server's certificate always verified (there is deliberately
+  // no option to turn verification off).
+  bool tls = false;
+  // PEM bundle of the CAs that sign worker certificates; unset: the system CAs.
+  std::optional<std::string> tls_ca_file;
 };
 
 struct FallbackConfig {
@@ -281,6 +286,10 @@ std::optional<std::string> find_config_option(const std::vector<std::string>& op
 // updated then and must not be used.
 std::vector<std::string> apply_mount_options(Config& config, const std::vector<std::string>& opts,
                                              std::string* config_file = nullptr);
+
+// Warnings about the effective mount options (after `-o`), to be logged at WARN when mounting:
+// allow_other with default_permissions off lets every local user past the mode bits.
+std::vector<std::string> mount_security_warnings(const Config& config);
 
 // First 12 hex characters of SHA-256 of the absolute mount point.
 std::string mount_id(const std::string& absolute_mountpoint);

@@ -36,6 +36,7 @@ struct WorkerClientOptions {
   std::chrono::milliseconds stall_timeout{30000};
   uint64_t upload_chunk_size = 1048576;  // write.upload_chunk_size
   WorkerApi api = WorkerApi::kAuto;
+  bool tls = false;  // routing.tls: every URL is https:// (the http client verifies the peer)
 };
 
 class WorkerClient {
