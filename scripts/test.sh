@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds with warnings as errors, runs every test (unit + integration)
-# with ctest, then builds with ASan+UBSan and runs the unit tests again, then builds the
+# with ctest, then builds with ASan+UBSan and runs the unit tests again plus most integration
+# modules against the instrumented daemon (scripts/sanitizer-integration.sh), then builds the
 # concurrency tests with ThreadSanitizer and runs them (scripts/tsan.sh), then the fuzzers.
 # Exits non-zero on any failure. Needs root (FUSE mounts, apt).
 set -euo pipefail
@@ -29,6 +30,9 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALLUXIO_FUSE_SANITI
 cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L unit --output-on-failure --timeout 300 -j 2 || status=1
+
+echo "== sanitizer build (ASan+UBSan), integration tests against the instrumented daemon"
+bash scripts/sanitizer-integration.sh build-asan/alluxio-fuse build/tests/fake_worker/fake_worker || status=1
 
 echo "== ThreadSanitizer build (the concurrency tests only), ctest -L concurrency"
 bash scripts/tsan.sh || status=1
