@@ -3,13 +3,13 @@
 // must agree on who owns a key). Every piece that makes HTTP calls shares one curl client;
 // the WorkerClient calls it through the AttemptTap so the ClusterStore sees each attempt's
 // state and can bound it by the operation's deadline.
-#include "alluxio_fuse/common/build_info.h"
 #include "alluxio_fuse/router/backend.h"
 
 #include <spdlog/spdlog.h>
 
 #include "alluxio_fuse/cluster/etcd_membership.h"
 #include "alluxio_fuse/cluster/route_format.h"
+#include "alluxio_fuse/common/build_info.h"
 #include "alluxio_fuse/common/uri.h"
 
 namespace alluxio_fuse::router {
