@@ -1,7 +1,11 @@
 """Soak run (issue 11): mixed parallel readers and writers through a real mount over three fake
 workers for N minutes while the workers misbehave, then a report. Not part of CI (bench/soak.sh
 wraps it). Faults, in a loop: one worker is killed (SIGKILL) and restarted on its port after a
-pause; another is made slow (fake worker latency knob) for a while, then healed.
+pause; another is made slow (fake worker latency knob) for a while, then healed. Membership
+comes from a real etcd (Debian's etcd-server; the three workers registered as the Java workers
+register themselves), and etcd itself is stopped and restarted every --etcd-restart-every
+seconds: the daemon must keep its last good ring while etcd is down and refresh after. Without
+an etcd binary (or with --no-etcd) membership is the static worker_hosts list.
 
 Every read is checked byte for byte against the known content (source files are deterministic,
 written files are remembered once their close() succeeded), so "mismatches" counts wrong bytes
@@ -13,6 +17,7 @@ Writes: fallback.writes is on, so a commit goes to the UFS when its workers fail
 Output: <out>/report.md, samples.csv, summary.json. Exit 1 on a mismatch or an unusable mount.
 """
 import argparse
+import base64
 import collections
 import csv
 import errno
@@ -22,17 +27,84 @@ import os
 import random
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import harness  # noqa: E402
 
 MiB = 1 << 20
+ETCD = "/usr/bin/etcd"
+ETCD_PREFIX = "/ServiceDiscovery/DefaultAlluxioCluster/"
+
+
+def b64(s):
+    return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
+
+
+class Etcd:
+    """A single-node etcd on fixed loopback ports and a data dir that survive restarts."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.client_port = harness.free_port()
+        self.peer_port = harness.free_port()
+        self.url = "http://127.0.0.1:%d" % self.client_port
+        self.proc = None
+        self.start()
+
+    def start(self):
+        log = open(os.path.join(self.workdir, "etcd.log"), "ab")
+        peer = "http://127.0.0.1:%d" % self.peer_port
+        self.proc = subprocess.Popen(
+            [ETCD, "--name", "soak", "--data-dir", os.path.join(self.workdir, "etcd-data"),
+             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+             "--initial-cluster", "soak=" + peer], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        harness.wait_until(self.ready, 30, "etcd to answer")
+
+    def post(self, path, obj):
+        req = urllib.request.Request(self.url + path, data=json.dumps(obj).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read() or b"{}")
+
+    def ready(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError("etcd exited with %s" % self.proc.returncode)
+        try:
+            self.post("/v3/kv/range", {"key": b64("/")})
+            return True
+        except OSError:
+            return False
+
+    def register(self, host, port):
+        ident = uuid.UUID(bytes=hashlib.md5(host.encode()).digest(), version=3)
+        value = {"Identity": {"version": 1, "identifier": ident.bytes.hex()},
+                 "WorkerNetAddress": {"Host": host, "ContainerHost": "", "RpcPort": 29999,
+                                      "DataPort": 29997, "SecureRpcPort": 0,
+                                      "NettyDataPort": 29997, "WebPort": 30000,
+                                      "DomainSocketPath": "", "HttpServerPort": port},
+                 "State": "AUTHORIZED", "GenerationNumber": -1,
+                 "ServiceEntityName": "worker-%s" % ident}
+        self.post("/v3/kv/put", {"key": b64(ETCD_PREFIX + "worker-%s" % ident),
+                                 "value": b64(json.dumps(value))})
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
 
 
 def content(seed, size):
@@ -100,6 +172,9 @@ def main():
     ap.add_argument("--kill-every", type=float, default=40, help="seconds between worker kills")
     ap.add_argument("--down-for", type=float, default=10, help="seconds a killed worker stays down")
     ap.add_argument("--slow-ms", type=int, default=300, help="latency of the slow worker")
+    ap.add_argument("--no-etcd", action="store_true", help="static worker_hosts membership")
+    ap.add_argument("--etcd-restart-every", type=float, default=150,
+                    help="seconds between etcd restarts (it stays down --down-for seconds)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
@@ -117,7 +192,7 @@ def main():
 
     stats = Stats()
     stop = threading.Event()
-    workers, mount = [], None
+    workers, mount, etcd = [], None, None
     events = []
     samples = []
     t0 = time.monotonic()
@@ -136,10 +211,16 @@ def main():
             return harness.FakeWorker({root: ufs}, bind=hosts[i], port=port)
 
         workers = [start_worker(i) for i in range(3)]
+        membership = {"worker_hosts": ",".join(w.address for w in workers)}
+        if not args.no_etcd and os.path.exists(ETCD):
+            etcd = Etcd(tmp)
+            for h in hosts:
+                etcd.register(h, port)
+            membership = {"etcd": {"hosts": "127.0.0.1:%d" % etcd.client_port,
+                                   "refresh_interval": "5s", "timeout": "2s"}}
         metrics_port = harness.free_port()
-        mount = harness.Mount(tmp, {
+        mount = harness.Mount(tmp, dict(membership, **{
             "ufs_root": root,
-            "worker_hosts": ",".join(w.address for w in workers),
             "routing": {"connect_timeout": "1s", "metadata_timeout": "5s", "data_timeout": "10s",
                         "stall_timeout": "5s", "retries": 1, "suspect_backoff_initial": "2s",
                         "suspect_backoff_max": "10s"},
@@ -147,10 +228,11 @@ def main():
             "metadata": {"ttl": "5s"},
             "page_cache": {"capacity": "256MiB"},
             "metrics": {"enabled": True, "listen": "127.0.0.1:%d" % metrics_port},
-        }, name="soak")
+        }), name="soak")
         metrics_addr = "127.0.0.1:%d" % metrics_port
-        log_event("mounted at %s over %s" % (mount.mountpoint,
-                                             ", ".join(w.address for w in workers)))
+        log_event("mounted at %s over %s (membership from %s)" % (
+            mount.mountpoint, ", ".join(w.address for w in workers),
+            "etcd" if etcd else "worker_hosts"))
         written = {}  # name -> seed,size of files whose close() succeeded
         written_lock = threading.Lock()
 
@@ -250,6 +332,18 @@ def main():
                 except OSError:
                     pass
 
+        def etcd_chaos():
+            while etcd is not None and not stop.wait(args.etcd_restart_every):
+                etcd.stop()
+                log_event("stopped etcd")
+                if stop.wait(args.down_for):
+                    return
+                try:
+                    etcd.start()
+                    log_event("restarted etcd")
+                except Exception as e:  # noqa: BLE001 - keep soaking; reported below
+                    log_event("etcd restart failed: %s" % e)
+
         def sampler():
             while not stop.wait(5):
                 rss, fds = proc_sample(mount.proc.pid)
@@ -262,7 +356,8 @@ def main():
 
         threads = [threading.Thread(target=reader, args=(i,)) for i in range(args.readers)]
         threads += [threading.Thread(target=writer, args=(i,)) for i in range(args.writers)]
-        threads += [threading.Thread(target=chaos), threading.Thread(target=sampler)]
+        threads += [threading.Thread(target=chaos), threading.Thread(target=sampler),
+                    threading.Thread(target=etcd_chaos)]
         for t in threads:
             t.daemon = True
             t.start()
@@ -297,6 +392,8 @@ def main():
             log_event("unmounted (exit %s)" % code)
         for w in workers:
             w.stop()
+        if etcd is not None:
+            etcd.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     elapsed = time.monotonic() - t0
@@ -324,9 +421,10 @@ def main():
     lines = [
         "# Soak run", "",
         "%.1f minutes, %d readers, %d writers, 3 fake workers; a worker killed every %.0f s "
-        "(down %.0f s) while another is slowed to %d ms." % (
+        "(down %.0f s) while another is slowed to %d ms; membership from %s." % (
             elapsed / 60, args.readers, args.writers, args.kill_every, args.down_for,
-            args.slow_ms), "",
+            args.slow_ms, "etcd, restarted every %.0f s (down %.0f s)" % (
+                args.etcd_restart_every, args.down_for) if etcd else "worker_hosts"), "",
         "| measure | value |", "| --- | --- |",
         "| operations | %d (%s) |" % (summary["ops_total"], ", ".join(
             "%s %d" % kv for kv in sorted(stats.ops.items()))),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak run (issue 11; not part of CI): N minutes (default 30) of mixed parallel readers and
-# writers through a mount over three fake workers while one worker is killed and restarted and
-# another made slow, in a loop. Reports operations, data mismatches (must be 0), errors by errno,
+# writers through a mount over three fake workers (membership from a real etcd) while one
+# worker is killed and restarted, another made slow, and etcd stopped and restarted, in loops. Reports operations, data mismatches (must be 0), errors by errno,
 # and the daemon's RSS, open fds and in-flight operations over time, in
 # bench/results/<date>-soak/ (report.md, samples.csv, summary.json). As root (needs /dev/fuse).
 #
