@@ -17,7 +17,6 @@ Writes: fallback.writes is on, so a commit goes to the UFS when its workers fail
 Output: <out>/report.md, samples.csv, summary.json. Exit 1 on a mismatch or an unusable mount.
 """
 import argparse
-import base64
 import collections
 import csv
 import errno
@@ -27,84 +26,18 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import harness  # noqa: E402
+from etcd_server import ETCD, Etcd  # noqa: E402
 
 MiB = 1 << 20
-ETCD = "/usr/bin/etcd"
-ETCD_PREFIX = "/ServiceDiscovery/DefaultAlluxioCluster/"
-
-
-def b64(s):
-    return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
-
-
-class Etcd:
-    """A single-node etcd on fixed loopback ports and a data dir that survive restarts."""
-
-    def __init__(self, workdir):
-        self.workdir = workdir
-        self.client_port = harness.free_port()
-        self.peer_port = harness.free_port()
-        self.url = "http://127.0.0.1:%d" % self.client_port
-        self.proc = None
-        self.start()
-
-    def start(self):
-        log = open(os.path.join(self.workdir, "etcd.log"), "ab")
-        peer = "http://127.0.0.1:%d" % self.peer_port
-        self.proc = subprocess.Popen(
-            [ETCD, "--name", "soak", "--data-dir", os.path.join(self.workdir, "etcd-data"),
-             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", "soak=" + peer], stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        harness.wait_until(self.ready, 30, "etcd to answer")
-
-    def post(self, path, obj):
-        req = urllib.request.Request(self.url + path, data=json.dumps(obj).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return json.loads(r.read() or b"{}")
-
-    def ready(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError("etcd exited with %s" % self.proc.returncode)
-        try:
-            self.post("/v3/kv/range", {"key": b64("/")})
-            return True
-        except OSError:
-            return False
-
-    def register(self, host, port):
-        ident = uuid.UUID(bytes=hashlib.md5(host.encode()).digest(), version=3)
-        value = {"Identity": {"version": 1, "identifier": ident.bytes.hex()},
-                 "WorkerNetAddress": {"Host": host, "ContainerHost": "", "RpcPort": 29999,
-                                      "DataPort": 29997, "SecureRpcPort": 0,
-                                      "NettyDataPort": 29997, "WebPort": 30000,
-                                      "DomainSocketPath": "", "HttpServerPort": port},
-                 "State": "AUTHORIZED", "GenerationNumber": -1,
-                 "ServiceEntityName": "worker-%s" % ident}
-        self.post("/v3/kv/put", {"key": b64(ETCD_PREFIX + "worker-%s" % ident),
-                                 "value": b64(json.dumps(value))})
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
 
 
 def content(seed, size):
@@ -213,9 +146,9 @@ def main():
         workers = [start_worker(i) for i in range(3)]
         membership = {"worker_hosts": ",".join(w.address for w in workers)}
         if not args.no_etcd and os.path.exists(ETCD):
-            etcd = Etcd(tmp)
+            etcd = Etcd(tmp, name="soak")
             for h in hosts:
-                etcd.register(h, port)
+                etcd.register(h, port, hashlib.md5(h.encode()).digest())
             membership = {"etcd": {"hosts": "127.0.0.1:%d" % etcd.client_port,
                                    "refresh_interval": "5s", "timeout": "2s"}}
         metrics_port = harness.free_port()

@@ -7,14 +7,12 @@ of routing.md §1-2 is reimplemented here so the expected owner of every file is
 independently of the daemon (and cross-checked with `alluxio-fuse route --raw --json` when that
 command is available). Knobs: AF_IT_BIG_MIB (size of the kill-mid-read file, default 128).
 """
-import base64
 import errno
 import hashlib
 import http.server
 import json
 import os
 import random
-import shutil
 import socket
 import struct
 import subprocess
@@ -26,12 +24,12 @@ import urllib.request
 import uuid
 
 import harness
+from etcd_server import ETCD, Etcd
 
 MiB = 1 << 20
 VNODES = 5
 VN_KEY = "alluxio.user.worker.selection.policy.consistent.hash.virtual.node.count.per.worker"
 BIG_MIB = int(os.environ.get("AF_IT_BIG_MIB", "128"))
-ETCD = os.environ.get("AF_ETCD", shutil.which("etcd") or "/usr/bin/etcd")
 
 
 # ---- The ring of routing.md, independent of the daemon's C++ ----
@@ -418,77 +416,10 @@ class HostileWorker:
 
 # ---- etcd membership ----
 
-def b64(s):
-    return base64.b64encode(s if isinstance(s, bytes) else s.encode()).decode()
-
-
-class Etcd:
-    def __init__(self, workdir):
-        self.client_port = harness.free_port()
-        peer_port = harness.free_port()
-        self.url = "http://127.0.0.1:%d" % self.client_port
-        self.log = open(os.path.join(workdir, "etcd.log"), "wb")
-        self.proc = subprocess.Popen(
-            [ETCD, "--name", "it", "--data-dir", os.path.join(workdir, "etcd-data"),
-             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-             "--listen-peer-urls", "http://127.0.0.1:%d" % peer_port,
-             "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % peer_port,
-             "--initial-cluster", "it=http://127.0.0.1:%d" % peer_port],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        try:
-            harness.wait_until(self.ready, 30, "etcd to answer")
-        except Exception:
-            self.stop()
-            raise
-
-    def post(self, path, obj):
-        req = urllib.request.Request(self.url + path, data=json.dumps(obj).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return json.loads(r.read() or b"{}")
-
-    def ready(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError("etcd exited with %s" % self.proc.returncode)
-        try:
-            self.post("/v3/kv/range", {"key": b64("/")})
-            return True
-        except OSError:
-            return False
-
-    def put(self, key, value):
-        self.post("/v3/kv/put", {"key": b64(key), "value": b64(value)})
-
-    def delete(self, key):
-        self.post("/v3/kv/deleterange", {"key": b64(key)})
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.log.close()
-
-
-PREFIX = "/ServiceDiscovery/DefaultAlluxioCluster/"
-
-
 @unittest.skipUnless(os.path.exists(ETCD), "etcd not installed")
 class EtcdMembershipTest(ClusterTestCase):
     def register(self, etcd, host, ident):
-        u = uuid.UUID(bytes=ident)
-        value = {"Identity": {"version": 1, "identifier": ident.hex()},
-                 "WorkerNetAddress": {"Host": host, "ContainerHost": "", "RpcPort": 29999,
-                                      "DataPort": 29997, "SecureRpcPort": 0,
-                                      "NettyDataPort": 29997, "WebPort": 30000,
-                                      "DomainSocketPath": "", "HttpServerPort": self.port},
-                 "State": "AUTHORIZED", "GenerationNumber": -1,
-                 "ServiceEntityName": "worker-%s" % u}
-        etcd.put(PREFIX + "worker-%s" % u, json.dumps(value))
-        return PREFIX + "worker-%s" % u
+        return etcd.register(host, self.port, ident)
 
     def check_routing(self, m, members, prefix, count=12):
         """Creates files until each member owns at least one, reads them all, and checks that
