@@ -54,6 +54,10 @@ class FsWriteTest : public ::testing::Test {
     options_.max_file_size = 512 << 10;
     make_fs();
   }
+  // The core goes first: its destructor commits what is still staged (background commits of
+  // released writers included), which calls hook() and needs mu_ and calls_ alive. Members
+  // declared after fs_ would otherwise be destroyed before it (ASan: heap-use-after-free).
+  ~FsWriteTest() override { fs_.reset(); }
 
   void make_fs() {
     fs_.reset();
