@@ -1,4 +1,6 @@
-// libfuse3 low-level session and operations.
+// libfuse3 low-level session: mount, loop, unmount, and the operations that read (lookup,
+// attributes, directories, open/read/release, xattrs); the mutating ones are in
+// session_mutations.cc, the shared internals in session_internal.h.
 //
 // Every callback has the same shape: an OpScope measures it and reports to the observer, the
 // body calls one FileSystem method, and exactly one reply is sent. Anything thrown becomes
