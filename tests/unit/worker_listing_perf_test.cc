@@ -49,7 +49,13 @@ void operator delete(void* p, size_t) noexcept { operator delete(p); }
 namespace alluxio_fuse::worker {
 namespace {
 
+// Under ASan/TSan the parse is ~10x slower and the timings mean nothing: check correctness
+// on a tenth of the listing so the test stays far inside its ctest timeout.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr size_t kEntries = 10'000;
+#else
 constexpr size_t kEntries = 100'000;
+#endif
 
 std::string make_body(size_t n) {
   std::string body = "[";
@@ -101,10 +107,10 @@ TEST(WorkerListingPerf, HundredThousandEntries) {
     ASSERT_EQ(listing->entries.size(), kEntries);
     EXPECT_EQ(listing->rejected, 0u);
     const auto& last = listing->entries.back();
-    EXPECT_EQ(last.name, "train-99999.tfrecord");
-    EXPECT_EQ(last.size, 1000u + 99999u);
+    EXPECT_EQ(last.name, "train-" + std::to_string(kEntries - 1) + ".tfrecord");
+    EXPECT_EQ(last.size, 1000u + (kEntries - 1));
     EXPECT_TRUE(last.size_exact);
-    EXPECT_EQ(last.mtime_ms, 1700000000000 + 99999);
+    EXPECT_EQ(last.mtime_ms, 1700000000000 + static_cast<int64_t>(kEntries - 1));
     EXPECT_EQ(last.mode, 0644u);
     EXPECT_EQ(last.owner, "alice");
     EXPECT_EQ(last.content_hash, "1000-1700000000000000000");
