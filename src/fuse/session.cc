@@ -96,16 +96,7 @@ void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* forg
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* /*fi*/) {
   OpScope scope(req, "getattr", ino);
-  guarded(req, scope, "getattr", [&] {
-    auto e = impl_of(req).fs.getattr(ino);
-    if (!e.ok()) {
-      scope.fail(req, e.status());
-      return;
-    }
-    struct stat st;
-    fill_stat(e->stat, &st);
-    fuse_reply_attr(req, &st, e->attr_timeout);
-  });
+  guarded(req, scope, "getattr", [&] { reply_attr(req, scope, impl_of(req).fs.getattr(ino)); });
 }
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {

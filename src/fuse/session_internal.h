@@ -209,6 +209,16 @@ inline void reply_entry(fuse_req_t req, OpScope& scope, const common::Result<fs:
   fuse_reply_entry(req, &param);
 }
 
+inline void reply_attr(fuse_req_t req, OpScope& scope, const common::Result<fs::Entry>& e) {
+  if (!e.ok()) {
+    scope.fail(req, e.status());
+    return;
+  }
+  struct stat st;
+  fill_stat(e->stat, &st);
+  fuse_reply_attr(req, &st, e->attr_timeout);
+}
+
 inline void reply_status(fuse_req_t req, OpScope& scope, const common::Status& s) {
   if (!s.ok()) {
     scope.fail(req, s);

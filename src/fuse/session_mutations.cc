@@ -33,14 +33,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
       if (a.atime == fs::SetAttr::Time::kNow) a.atime = fs::SetAttr::Time::kOmit;
       if (a.mtime == fs::SetAttr::Time::kNow) a.mtime = fs::SetAttr::Time::kOmit;
     }
-    auto e = impl_of(req).fs.setattr(ino, a, fi != nullptr ? fi->fh : 0);
-    if (!e.ok()) {
-      scope.fail(req, e.status());
-      return;
-    }
-    struct stat st;
-    fill_stat(e->stat, &st);
-    fuse_reply_attr(req, &st, e->attr_timeout);
+    reply_attr(req, scope, impl_of(req).fs.setattr(ino, a, fi != nullptr ? fi->fh : 0));
   });
 }
 
