@@ -101,6 +101,8 @@ def main():
     ap.add_argument("--readers", type=int, default=6)
     ap.add_argument("--writers", type=int, default=2)
     ap.add_argument("--files", type=int, default=24)
+    ap.add_argument("--keep", type=int, default=100,
+                    help="written files each writer keeps; older ones are unlinked")
     ap.add_argument("--out", required=True)
     ap.add_argument("--kill-every", type=float, default=40, help="seconds between worker kills")
     ap.add_argument("--down-for", type=float, default=10, help="seconds a killed worker stays down")
@@ -226,17 +228,19 @@ def main():
                     stats.op("write")
                 except OSError as e:
                     stats.error("write", e.errno)
-                if i % 20 == 0:  # keep the set bounded: delete an old file
-                    with written_lock:
-                        old = [k for k in written if k.startswith("w%d-" % n)][:10]
-                        for k in old:
-                            written.pop(k)
+                # Keep the data set bounded (--keep files per writer): delete the oldest ones, so
+                # RSS over time measures the daemon, not a directory that grows without end.
+                with written_lock:
+                    mine = [k for k in written if k.startswith("w%d-" % n)]
+                    old = mine[:max(0, len(mine) - args.keep)]
                     for k in old:
-                        try:
-                            os.unlink(mount.path("w/" + k))
-                            stats.op("unlink")
-                        except OSError as e:
-                            stats.error("unlink", e.errno)
+                        written.pop(k)
+                for k in old:
+                    try:
+                        os.unlink(mount.path("w/" + k))
+                        stats.op("unlink")
+                    except OSError as e:
+                        stats.error("unlink", e.errno)
 
         def chaos():
             rnd = random.Random(7)

@@ -63,7 +63,10 @@ class OpsTest(harness.TempDirTestCase):
                 bdi = "/sys/class/bdi/%d:%d/read_ahead_kb" % (os.major(st.st_dev),
                                                                os.minor(st.st_dev))
                 # Set by the daemon just after the mount answers.
-                harness.wait_until(lambda: open(bdi).read().strip() == str(want_kb), 10,
+                def current_kb(path=bdi):
+                    with open(path) as f:
+                        return f.read().strip()
+                harness.wait_until(lambda: current_kb() == str(want_kb), 10,
                                    "%s to be %d" % (bdi, want_kb))
             finally:
                 m.stop()
