@@ -41,6 +41,8 @@ echo "== fuzz (libFuzzer, clang; 5 s per target)"
 FUZZ_BUILD_DIR=build-fuzz JOBS="$JOBS" bash scripts/fuzz.sh 5 || status=1
 
 if [ "$status" -ne 0 ]; then
+  # The reasons of the failed ctest tests again, where the end of a long log shows them.
+  python3 scripts/failure_digest.py build build-asan build-tsan || true
   echo "test.sh: FAILED" >&2
 fi
 exit "$status"
