@@ -11,6 +11,7 @@
 
 #include <chrono>
 
+#include "alluxio_fuse/cache/page_cache.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/fs/file_system.h"
 #include "fs_internal.h"
@@ -301,6 +302,21 @@ Result<Entry> FileSystem::mkdir(uint64_t parent, const std::string& name, uint32
   return make_entry(node->ino, info, options_.metadata.ttl);
 }
 
+void FileSystem::drop_pages_of(const std::string& key, const store::FileInfo* info,
+                               const std::shared_ptr<Inode>& node) {
+  if (page_cache_ == nullptr) return;
+  const std::string known = info != nullptr ? store::version_tag(*info) : std::string();
+  std::string served;
+  if (node) {
+    std::lock_guard<std::mutex> lock(inodes_mu_);
+    if (node->kernel_version_known) served = node->kernel_version;
+  }
+  if (!known.empty()) page_cache_->drop_file(cache::PageCache::make_file_id(key, known));
+  if (!served.empty() && served != known) {
+    page_cache_->drop_file(cache::PageCache::make_file_id(key, served));
+  }
+}
+
 Status FileSystem::unlink(uint64_t parent, const std::string& name) {
   AF_RETURN_IF_ERROR(check_writable());
   std::shared_ptr<Inode> dir;
@@ -327,6 +343,7 @@ Status FileSystem::unlink(uint64_t parent, const std::string& name) {
   }
   const std::string parent_key = parent_key_of(options_.root, *key);
   if (!local && !defer) {
+    drop_pages_of(*key, &*info, node);
     Status removed = store_.remove(*key, false);
     meta_.invalidate(*key, parent_key);
     if (!removed.ok()) return removed;
@@ -437,6 +454,7 @@ Status FileSystem::rename(uint64_t parent, const std::string& name, uint64_t new
       meta_.invalidate_prefix(*dst);
       if (!removed.ok() && removed.code() != Code::kNotFound) return removed;
     } else if (!dst_local) {
+      drop_pages_of(*dst, &*dst_info, dst_node);
       // Not atomic (§2.4): between the remove and the move the destination does not exist.
       Status removed = store_.remove(*dst, false);
       meta_.invalidate(*dst, dst_parent);
@@ -470,6 +488,7 @@ Status FileSystem::rename(uint64_t parent, const std::string& name, uint64_t new
     }
     return Status(Code::kIo, "rename of " + *src + " to " + *dst + " failed: " + moved.message());
   }
+  if (!src_is_dir) drop_pages_of(*src, &*src_info, src_node);
   {
     std::lock_guard<std::mutex> lock(inodes_mu_);
     rekey_locked(*src, *dst, src_is_dir);

@@ -189,6 +189,7 @@ void FileSystem::release(uint64_t fh) {
     drop_inode_if_unused_locked(node);
   }
   if (!remove_key.empty()) {
+    drop_pages_of(remove_key, nullptr, h->node);
     Status removed = store_.remove(remove_key, false);
     if (!removed.ok() && removed.code() != Code::kNotFound) {
       spdlog::warn("remove of {} (unlinked while open) failed: {}", remove_key,

@@ -174,7 +174,8 @@ class Model:
             raise AssertionError(self.failure(i, "trees differ after %s: %r" % (desc, diff[:10])))
 
     def failure(self, i, what):
-        tail = "\n  ".join(self.log[-8:])
+        # Everything since the last content comparison (a wrong byte can come from any of them).
+        tail = "\n  ".join(self.log[-max(8, min(60, i % CONTENT_EVERY + 1)):])
         return ("model seed %d failed at step %d: %s\n last operations:\n  %s\n replay: "
                 "AF_MODEL_SEED=%d AF_MODEL_STEPS=%d" % (self.seed, i, what, tail, self.seed, i + 1))
 

@@ -317,6 +317,12 @@ class FileSystem {
   void flush_deferred_remove(const std::string& key);
   void rekey_locked(const std::string& src, const std::string& dst, bool dir);
   void mark_unlinked_locked(const std::shared_ptr<Inode>& node);
+  // Drops the cached pages of the file that `key` names before this mount replaces or removes
+  // it: the version in `info` (its last known attributes) and the one `node` last served.
+  // Versions are (mtime in ms, size), so a file that arrives at the same key in the same
+  // millisecond with the same size would otherwise be served the old file's pages.
+  void drop_pages_of(const std::string& key, const store::FileInfo* info,
+                     const std::shared_ptr<Inode>& node);
   void notify_inode(uint64_t ino);
   void notify_entry(uint64_t parent, const std::string& name);
 
