@@ -55,6 +55,29 @@ MetadataCache::Options options() {
   return o;
 }
 
+// A stream of new names (a writer creating files) keeps only the entries still within their
+// TTL: expired ones leave from the cold end as new ones arrive, long before max_entries.
+TEST(MetadataMemory, ExpiredEntriesLeaveAsNewNamesArrive) {
+  common::FakeClock clock;
+  MetadataCache::Options o;
+  o.ttl = std::chrono::seconds(60);
+  o.negative_ttl = std::chrono::seconds(5);
+  o.max_entries = 100'000;
+  MetadataCache cache(o, clock);
+  for (size_t i = 0; i < 1000; ++i) cache.put_attr(kDir + "/old-" + std::to_string(i), make_info(i));
+  for (size_t i = 0; i < 1000; ++i) cache.put_negative(kDir + "/gone-" + std::to_string(i));
+  EXPECT_EQ(cache.size(), 2000U);
+  clock.advance(std::chrono::seconds(61));
+  for (size_t i = 0; i < 10; ++i) cache.put_attr(kDir + "/new-" + std::to_string(i), make_info(i));
+  EXPECT_EQ(cache.size(), 10U);
+  EXPECT_FALSE(cache.get_attr(kDir + "/old-1").has_value());
+  EXPECT_TRUE(cache.get_attr(kDir + "/new-1").has_value());
+  // Live entries are never dropped early, whatever their place in the LRU.
+  clock.advance(std::chrono::seconds(30));
+  cache.put_attr(kDir + "/newer", make_info(1));
+  EXPECT_EQ(cache.size(), 11U);
+}
+
 TEST(MetadataMemory, BytesPerAttributeEntry) {
   if (kSanitizerHeap) GTEST_SKIP() << "mallinfo2() does not see the sanitizer's allocator";
   common::FakeClock clock;
