@@ -64,7 +64,8 @@ TEST(MetadataMemory, ExpiredEntriesLeaveAsNewNamesArrive) {
   o.negative_ttl = std::chrono::seconds(5);
   o.max_entries = 100'000;
   MetadataCache cache(o, clock);
-  for (size_t i = 0; i < 1000; ++i) cache.put_attr(kDir + "/old-" + std::to_string(i), make_info(i));
+  for (size_t i = 0; i < 1000; ++i)
+    cache.put_attr(kDir + "/old-" + std::to_string(i), make_info(i));
   for (size_t i = 0; i < 1000; ++i) cache.put_negative(kDir + "/gone-" + std::to_string(i));
   EXPECT_EQ(cache.size(), 2000U);
   clock.advance(std::chrono::seconds(61));
