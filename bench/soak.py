@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sys
@@ -51,15 +52,20 @@ class Stats:
         self.errors = collections.Counter()
         self.mismatches = 0
         self.mismatch_detail = []
+        self.error_detail = []
+        self.t0 = time.monotonic()
 
     def op(self, kind):
         with self.lock:
             self.ops[kind] += 1
 
-    def error(self, kind, err):
+    def error(self, kind, err, what=""):
         name = errno.errorcode.get(err, str(err)) if isinstance(err, int) else str(err)
         with self.lock:
             self.errors["%s:%s" % (kind, name)] += 1
+            if len(self.error_detail) < 50:
+                self.error_detail.append("%.1fs %s %s %s" % (time.monotonic() - self.t0, kind,
+                                                             name, what))
 
     def mismatch(self, what):
         with self.lock:
@@ -205,13 +211,19 @@ def main():
                             stats.mismatch("range %s @%d+%d" % (path, off, ln))
                         stats.op("read_range")
                 except OSError as e:
-                    stats.error("read", e.errno)
+                    with written_lock:
+                        raced = e.errno == errno.ENOENT and path.startswith(
+                            mount.path("w/")) and name not in written
+                    if raced:  # a writer unlinked it after this reader picked it: expected
+                        stats.op("read_of_unlinked")
+                    else:
+                        stats.error("read", e.errno, path)
                 if rnd.random() < 0.05:
                     try:
                         os.listdir(mount.path("src"))
                         stats.op("list")
                     except OSError as e:
-                        stats.error("list", e.errno)
+                        stats.error("list", e.errno, "src")
 
         def writer(n):
             rnd = random.Random(2000 + n)
@@ -227,7 +239,7 @@ def main():
                         written[name] = (seed, size)
                     stats.op("write")
                 except OSError as e:
-                    stats.error("write", e.errno)
+                    stats.error("write", e.errno, name)
                 # Keep the data set bounded (--keep files per writer): delete the oldest ones, so
                 # RSS over time measures the daemon, not a directory that grows without end.
                 with written_lock:
@@ -240,7 +252,7 @@ def main():
                         os.unlink(mount.path("w/" + k))
                         stats.op("unlink")
                     except OSError as e:
-                        stats.error("unlink", e.errno)
+                        stats.error("unlink", e.errno, k)
 
         def chaos():
             rnd = random.Random(7)
@@ -327,6 +339,10 @@ def main():
         if mount is not None:
             code = mount.stop()
             log_event("unmounted (exit %s)" % code)
+            # The daemon's warnings and errors, for explaining any error counted above.
+            with open(os.path.join(args.out, "daemon-warnings.log"), "w") as f:
+                f.writelines(line + "\n" for line in mount.log().splitlines()
+                             if re.search(r" (warning|error|critical) \[", line))
         for w in workers:
             w.stop()
         if etcd is not None:
@@ -340,7 +356,7 @@ def main():
         "minutes": round(elapsed / 60, 2),
         "ops": dict(stats.ops), "ops_total": sum(stats.ops.values()),
         "errors_by_errno": dict(stats.errors), "mismatches": stats.mismatches,
-        "mismatch_examples": stats.mismatch_detail,
+        "mismatch_examples": stats.mismatch_detail, "error_examples": stats.error_detail,
         "rss_kib": {"first": rss[0] if rss else None, "max": max(rss) if rss else None,
                     "last": rss[-1] if rss else None},
         "open_fds": {"first": fds[0] if fds else None, "max": max(fds) if fds else None,
