@@ -108,6 +108,7 @@ FileSystem::FileSystem(Options options, store::Store& store, const common::Clock
       clock_(clock),
       page_cache_(page_cache),
       fetch_pool_(fetch_pool),
+      readahead_buffers_(options_.page_size, 8),
       meta_(options_.metadata, clock),
       as_root_(::geteuid() == 0),
       background_(std::make_unique<Background>()) {

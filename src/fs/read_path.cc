@@ -339,11 +339,11 @@ void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset,
     const size_t expected =
         static_cast<size_t>(std::min<uint64_t>(page_size, h->size - page_start));
     auto task = [this, h, index, page_start, expected] {
-      std::unique_ptr<char[]> scratch(new char[expected]);
+      cache::BufferPool::Lease scratch = readahead_buffers_.take(expected);
       store::Source source = store::Source::kUfs;
       PageLoad load{store_, h->key, page_start, expected, h->size, &source};
       cache::PageCache::Loader loader = [&](char* buf, size_t cap) { return load(buf, cap); };
-      Status s = page_cache_->prefetch(h->file_id, index, scratch.get(), expected, loader);
+      Status s = page_cache_->prefetch(h->file_id, index, scratch.data(), expected, loader);
       if (s.ok()) {
         auto& fetched =
             source == store::Source::kWorker ? stats_.fetch_bytes_worker : stats_.fetch_bytes_ufs;

@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "alluxio_fuse/cache/buffer_pool.h"
 #include "alluxio_fuse/common/clock.h"
 #include "alluxio_fuse/common/singleflight.h"
 #include "alluxio_fuse/common/status.h"
@@ -331,6 +332,8 @@ class FileSystem {
   const common::Clock& clock_;
   cache::PageCache* page_cache_;
   cache::FetchPool* fetch_pool_;
+  // Page buffers of readahead fetches, reused (at most 8 idle: 8 × page_size).
+  cache::BufferPool readahead_buffers_;
   MetadataCache meta_;
   FsStats stats_;
   // Keyed "<cache generation>:<key>", so a miss after an invalidation never joins a flight that
