@@ -1,8 +1,8 @@
 #pragma once
 // BufferPool: a bounded free list of page-sized buffers. A readahead fetch used to allocate a
 // fresh 1 MiB buffer per page; glibc served it from newly mapped memory, so every page paid
-// page faults and zeroing of a megabyte (7.5 % of the daemon's CPU in a cold read through
-// workers, bench/results/2026-12-03-issue3-profile/). A lease hands out an idle buffer when
+// page faults and zeroing of a megabyte (1.3-7.5 % of the daemon's CPU in cold reads through
+// workers; bench/results/2026-12-03-issue3-profile/before). A lease hands out an idle buffer when
 // there is one; returning it keeps at most `max_idle` buffers, so the pool's idle memory is
 // bounded by max_idle × buffer_size and buffers in use stay bounded by the fetch pool's slots.
 //
