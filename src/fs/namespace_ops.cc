@@ -305,16 +305,19 @@ Result<Entry> FileSystem::mkdir(uint64_t parent, const std::string& name, uint32
 void FileSystem::drop_pages_of(const std::string& key, const store::FileInfo* info,
                                const std::shared_ptr<Inode>& node) {
   if (page_cache_ == nullptr) return;
-  const std::string known = info != nullptr ? store::version_tag(*info) : std::string();
   std::string served;
   if (node) {
     std::lock_guard<std::mutex> lock(inodes_mu_);
     if (node->kernel_version_known) served = node->kernel_version;
   }
-  if (!known.empty()) page_cache_->drop_file(cache::PageCache::make_file_id(key, known));
-  if (!served.empty() && served != known) {
-    page_cache_->drop_file(cache::PageCache::make_file_id(key, served));
-  }
+  drop_cached_versions(key, info != nullptr ? store::version_tag(*info) : std::string(), served);
+}
+
+void FileSystem::drop_cached_versions(const std::string& key, const std::string& a,
+                                      const std::string& b) {
+  if (page_cache_ == nullptr) return;
+  if (!a.empty()) page_cache_->drop_file(cache::PageCache::make_file_id(key, a));
+  if (!b.empty() && b != a) page_cache_->drop_file(cache::PageCache::make_file_id(key, b));
 }
 
 Status FileSystem::unlink(uint64_t parent, const std::string& name) {

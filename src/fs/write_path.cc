@@ -23,7 +23,6 @@
 #include <cstring>
 #include <vector>
 
-#include "alluxio_fuse/cache/page_cache.h"
 #include "alluxio_fuse/fs/file_system.h"
 #include "fs_internal.h"
 
@@ -360,14 +359,7 @@ Status FileSystem::commit_locked(Staged& s, bool final_attempt) {
     s.node->kernel_version_known = false;
   }
   meta_.invalidate(key, parent_key_of(options_.root, key));
-  if (page_cache_ != nullptr) {
-    if (!s.base_version.empty()) {
-      page_cache_->drop_file(cache::PageCache::make_file_id(key, s.base_version));
-    }
-    if (!kernel_version.empty() && kernel_version != s.base_version) {
-      page_cache_->drop_file(cache::PageCache::make_file_id(key, kernel_version));
-    }
-  }
+  drop_cached_versions(key, s.base_version, kernel_version);
   s.base_version.clear();
   notify_inode(ino);
   return Status::Ok();

@@ -324,6 +324,8 @@ class FileSystem {
   // millisecond with the same size would otherwise be served the old file's pages.
   void drop_pages_of(const std::string& key, const store::FileInfo* info,
                      const std::shared_ptr<Inode>& node);
+  // Drops the cached pages of versions `a` and `b` of `key` (either may be empty).
+  void drop_cached_versions(const std::string& key, const std::string& a, const std::string& b);
   void notify_inode(uint64_t ino);
   void notify_entry(uint64_t parent, const std::string& name);
 
