@@ -44,7 +44,6 @@ class BufferPool {
   // freed, not pooled, when the lease ends.
   Lease take(size_t size);
   size_t idle() const;
-  size_t buffer_size() const { return buffer_size_; }
 
  private:
   void put(std::unique_ptr<char[]> buf);
