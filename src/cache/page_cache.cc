@@ -333,10 +333,11 @@ PageCache::ReadOutcome PageCache::read_verified(const std::string& path, const P
                    static_cast<off_t>(data_offset(options_.page_size) + from), &err)) {
       return err != 0 ? ReadOutcome::kIoError : ReadOutcome::kCorrupt;
     }
+    thread_local std::vector<uint32_t> crcs;
+    crcs.resize(last - first);
+    common::crc32c_blocks(buf + from, to - from, kBlockSize, crcs.data());
     for (size_t i = first; i < last; ++i) {
-      const size_t b = i * kBlockSize;
-      const size_t n = std::min<size_t>(kBlockSize, h->data_len - b);
-      if (common::crc32c(buf + b, n) != block_crc(table, i)) return ReadOutcome::kCorrupt;
+      if (crcs[i - first] != block_crc(table, i)) return ReadOutcome::kCorrupt;
     }
   }
   *len = h->data_len;

@@ -3,6 +3,7 @@
 #include "alluxio_fuse/cache/page_file.h"
 
 #include <cstring>
+#include <vector>
 
 #include "alluxio_fuse/common/hash.h"
 
@@ -84,11 +85,9 @@ common::Result<PageHeader> decode_header(const char* in) {
 
 uint32_t encode_block_table(const char* data, size_t len, char* table) {
   const size_t n = block_count(len);
-  for (size_t i = 0; i < n; ++i) {
-    const size_t begin = i * kBlockSize;
-    const size_t size = len - begin < kBlockSize ? len - begin : kBlockSize;
-    put_le(table + 4 * i, common::crc32c(data + begin, size), 4);
-  }
+  std::vector<uint32_t> crcs(n);
+  common::crc32c_blocks(data, len, kBlockSize, crcs.data());
+  for (size_t i = 0; i < n; ++i) put_le(table + 4 * i, crcs[i], 4);
   return common::crc32c(table, 4 * n);
 }
 

@@ -1,6 +1,10 @@
 // test-deps: af_store
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "alluxio_fuse/common/hash.h"
 #include "alluxio_fuse/common/status.h"
 #include "alluxio_fuse/common/uri.h"
@@ -20,6 +24,36 @@ TEST(Hash, Crc32cKnownAnswer) {
   // Continuation equals one pass.
   uint32_t part = crc32c("12345", 5);
   EXPECT_EQ(crc32c("6789", 4, part), 0xE3069283U);
+}
+
+// The interleaved per-block CRCs equal one crc32c per block: every length around the block
+// and three-block boundaries, blocks the hardware path takes (multiples of 8) and one it does
+// not, data at every alignment.
+TEST(Hash, Crc32cBlocksEqualsOneCrcPerBlock) {
+  std::string data(3 * 4096 * 3 + 64, '\0');
+  uint32_t x = 12345;
+  for (char& c : data) {
+    x = x * 1103515245U + 12345U;
+    c = static_cast<char>(x >> 16);
+  }
+  for (size_t block : {size_t{4096}, size_t{8}, size_t{24}, size_t{20}}) {
+    for (size_t len : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, block - 1, block, block + 1,
+                       3 * block - 1, 3 * block, 3 * block + 5, 7 * block - 1, 9 * block}) {
+      for (size_t align = 0; align < 8; ++align) {
+        ASSERT_LE(align + len, data.size());
+        const char* p = data.data() + align;
+        const size_t n = (len + block - 1) / block;
+        std::vector<uint32_t> got(n + 1, 0xDEADBEEFU);
+        crc32c_blocks(p, len, block, got.data());
+        for (size_t i = 0; i < n; ++i) {
+          const size_t b = i * block;
+          ASSERT_EQ(got[i], crc32c(p + b, std::min(block, len - b)))
+              << "block " << block << " len " << len << " align " << align << " chunk " << i;
+        }
+        EXPECT_EQ(got[n], 0xDEADBEEFU) << "wrote past the last chunk";
+      }
+    }
+  }
 }
 
 TEST(Hash, Md5HostIdentityInput) {

@@ -21,4 +21,10 @@ std::string to_hex(std::string_view bytes);
 // CRC32C (Castagnoli, reflected 0x82F63B78); `crc` continues a previous value (start with 0).
 uint32_t crc32c(const void* data, size_t len, uint32_t crc = 0);
 
+// out[i] = crc32c of the i-th `block`-byte chunk of data[0, len) (the last one may be shorter),
+// for ceil(len / block) chunks. With hardware CRC, three chunks are hashed at once: one chain of
+// CRC instructions waits on each previous result, three independent chains fill the pipeline
+// (page files keep a CRC per 4 KiB block, computed on every write and checked on every hit).
+void crc32c_blocks(const void* data, size_t len, size_t block, uint32_t* out);
+
 }  // namespace alluxio_fuse::common
