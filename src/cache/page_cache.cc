@@ -168,7 +168,8 @@ Result<size_t> PageCache::get_or_load(std::string_view file_id, uint64_t page_in
 }
 
 Status PageCache::prefetch(std::string_view file_id, uint64_t page_index, char* scratch,
-                           size_t expected_len, const Loader& loader) {
+                           size_t expected_len, const Loader& loader, size_t* loaded) {
+  if (loaded != nullptr) *loaded = 0;
   if (!active()) return Status::Ok();
   auto raw = parse_file_id(file_id);
   if (!raw.ok()) return raw.status();
@@ -185,7 +186,23 @@ Status PageCache::prefetch(std::string_view file_id, uint64_t page_index, char* 
   auto r = lead(key, file_id, flight, scratch, expected_len, loader);
   if (!r.ok()) return r.status();
   stats_.readahead_bytes.fetch_add(*r);
+  if (loaded != nullptr) *loaded = *r;
   return Status::Ok();
+}
+
+void PageCache::note_served(std::string_view file_id, uint64_t page_index) {
+  stats_.hits.fetch_add(1);
+  auto raw = parse_file_id(file_id);
+  if (!raw.ok()) return;
+  PageKey key{*raw, page_index};
+  Shard& s = shard_for(key);
+  std::lock_guard<std::mutex> lock(s.mu);
+  const Node* n = s.find(key);
+  if (n == nullptr) return;  // not stored (cache full) or evicted since: nothing to refresh
+  n->prefetched = false;
+  n->tick = tick_.fetch_add(1);
+  s.unlink(n);
+  s.link_front(n);
 }
 
 Result<size_t> PageCache::lead(const PageKey& key, std::string_view hex,

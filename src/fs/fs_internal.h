@@ -5,11 +5,14 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "alluxio_fuse/cache/buffer_pool.h"
 #include "alluxio_fuse/cache/readahead.h"
 #include "alluxio_fuse/fs/file_system.h"
 
@@ -73,6 +76,21 @@ struct FileSystem::DirHandle {
   Listing snapshot;  // GUARDED_BY(mu); taken at offset 0
 };
 
+// A page a readahead fetched for one read handle, kept in memory until that handle reads it
+// (page-cache.md §4.1), so the first read of a freshly fetched page costs one copy instead of
+// reading the page file back and checking its CRCs again. Its bytes count in `*total`
+// (FileSystem::kept_bytes_, bounded by page_cache.memory_budget) for as long as it lives.
+struct FileSystem::KeptPage {
+  KeptPage(cache::BufferPool::Lease b, size_t n, std::atomic<uint64_t>* t)
+      : buf(std::move(b)), len(n), total(t) {}
+  ~KeptPage() { total->fetch_sub(len); }
+  KeptPage(const KeptPage&) = delete;
+  KeptPage& operator=(const KeptPage&) = delete;
+  cache::BufferPool::Lease buf;
+  size_t len;
+  std::atomic<uint64_t>* total;
+};
+
 struct FileSystem::ReadHandle {
   uint64_t ino = 0;
   std::string key;
@@ -83,6 +101,8 @@ struct FileSystem::ReadHandle {
   bool incomplete = false;  // mCompleted == false: reads fail until complete
   std::mutex mu;
   std::unique_ptr<cache::Readahead> readahead;  // GUARDED_BY(mu); null when off
+  // Readahead pages not read yet, by page index. GUARDED_BY(mu)
+  std::map<uint64_t, std::unique_ptr<KeptPage>> kept;
 };
 
 // One thread running queued tasks in order (background commits at release).

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "alluxio_fuse/cache/fetch_pool.h"
 #include "alluxio_fuse/cache/page_cache.h"
@@ -257,6 +258,8 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
   end = std::min(end, expected);
   if (begin >= end) return size_t{0};
 
+  if (auto kept = read_kept(h, index, begin, end, expected, out)) return *kept;
+
   if (!h.file_id.empty() && page_cache_->enabled()) {
     store::Source source = store::Source::kUfs;
     PageLoad load{store_, h.key, page_start, expected, h.size, &source};
@@ -325,15 +328,59 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
   return reply->bytes;
 }
 
+std::optional<size_t> FileSystem::read_kept(ReadHandle& h, uint64_t index, size_t begin, size_t end,
+                                            size_t expected, char* out) {
+  std::unique_ptr<KeptPage> page;
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    auto it = h.kept.find(index);
+    if (it == h.kept.end()) return std::nullopt;
+    if (it->second->len != expected) {
+      h.kept.erase(it);
+      return std::nullopt;
+    }
+    if (end < expected) {
+      // A partial read leaves the page for the reads of its rest.
+      std::memcpy(out, it->second->buf.data() + begin, end - begin);
+    } else {
+      page = std::move(it->second);
+      h.kept.erase(it);
+    }
+  }
+  if (page) std::memcpy(out, page->buf.data() + begin, end - begin);
+  page_cache_->note_served(h.file_id, index);
+  stats_.read_bytes_cache.fetch_add(end - begin, std::memory_order_relaxed);
+  return end - begin;
+}
+
+bool FileSystem::reserve_kept(size_t bytes) {
+  uint64_t cur = kept_bytes_.load();
+  do {
+    if (cur + bytes > options_.memory_budget) return false;
+  } while (!kept_bytes_.compare_exchange_weak(cur, cur + bytes));
+  return true;
+}
+
+namespace {
+// Kept pages this many pages behind a read are dropped: a sequential reader has passed them
+// (a demand read that joined the page's fetch got its bytes from the fetch itself), while
+// reads the kernel sends slightly out of order still find theirs.
+constexpr uint64_t kKeptLagPages = 8;
+}  // namespace
+
 void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset, size_t length) {
   std::vector<uint64_t> pages;
+  const uint64_t page_size = options_.page_size;
   {
     std::lock_guard<std::mutex> lock(h->mu);
     if (!h->readahead) return;
+    const uint64_t first = offset / page_size;
+    if (first > kKeptLagPages) {
+      h->kept.erase(h->kept.begin(), h->kept.lower_bound(first - kKeptLagPages));
+    }
     pages = h->readahead->on_read(offset, length, h->size,
                                   [&](uint64_t i) { return page_cache_->contains(h->file_id, i); });
   }
-  const uint64_t page_size = options_.page_size;
   for (uint64_t index : pages) {
     const uint64_t page_start = index * page_size;
     const size_t expected =
@@ -343,14 +390,24 @@ void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset,
       store::Source source = store::Source::kUfs;
       PageLoad load{store_, h->key, page_start, expected, h->size, &source};
       cache::PageCache::Loader loader = [&](char* buf, size_t cap) { return load(buf, cap); };
-      Status s = page_cache_->prefetch(h->file_id, index, scratch.data(), expected, loader);
-      if (s.ok()) {
+      size_t loaded = 0;
+      Status s =
+          page_cache_->prefetch(h->file_id, index, scratch.data(), expected, loader, &loaded);
+      std::unique_ptr<KeptPage> keep;
+      if (s.ok() && loaded > 0) {
         auto& fetched =
             source == store::Source::kWorker ? stats_.fetch_bytes_worker : stats_.fetch_bytes_ufs;
-        fetched.fetch_add(expected, std::memory_order_relaxed);
+        fetched.fetch_add(loaded, std::memory_order_relaxed);
+        if (loaded == expected && reserve_kept(loaded)) {
+          keep = std::make_unique<KeptPage>(std::move(scratch), loaded, &kept_bytes_);
+        }
       }
       std::lock_guard<std::mutex> lock(h->mu);
       h->readahead->fetch_done(index);
+      // Not kept when the reader has already passed it; an existing entry is left as is.
+      if (keep && index + kKeptLagPages >= h->readahead->next() / options_.page_size) {
+        h->kept.emplace(index, std::move(keep));
+      }
     };
     if (!fetch_pool_->submit(cache::FetchPool::Kind::kReadahead, std::move(task))) {
       std::lock_guard<std::mutex> lock(h->mu);

@@ -6,8 +6,10 @@
 // source, and the cache never holds an entry under the wrong key or beyond its bound.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <latch>
 #include <string>
 #include <thread>
@@ -15,6 +17,7 @@
 
 #include "alluxio_fuse/cache/fetch_pool.h"
 #include "alluxio_fuse/cache/page_cache.h"
+#include "alluxio_fuse/cache/page_file.h"
 #include "alluxio_fuse/fs/file_system.h"
 #include "alluxio_fuse/fs/metadata_cache.h"
 #include "memory_store.h"
@@ -177,6 +180,104 @@ TEST(FileSystemConcurrency, ParallelReadersThroughPageCacheGetTheSourceBytes) {
   EXPECT_EQ(mismatches.load(), 0);
   EXPECT_GT(page_cache.stats().hits.load(), 0u);
 }
+
+// Polls `done` until it holds or 10 s pass (readahead runs on the fetch pool's threads).
+template <class F>
+bool eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Flips one data byte of a stored page file.
+void corrupt_page_file(const std::string& dir, const std::string& file_id, uint64_t index) {
+  const std::string path = cache::page_path(dir, kPage, file_id, index);
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0) << path;
+  char c = 0;
+  const off_t at = static_cast<off_t>(cache::data_offset(kPage)) + 10;
+  ASSERT_EQ(::pread(fd, &c, 1, at), 1);
+  c = static_cast<char>(c ^ 0x5a);
+  ASSERT_EQ(::pwrite(fd, &c, 1, at), 1);
+  ::close(fd);
+}
+
+class KeptPagesTest : public ::testing::TestWithParam<uint64_t> {};
+
+// A page the readahead fetched for a handle is served to that handle from memory, once: its
+// page file is not read back (a byte flipped on disk after the fetch is neither served nor
+// noticed). Another handle reads the page file, verified (the flip is caught, the page
+// refetched, the right bytes served). With memory_budget 0 nothing is kept and the first
+// handle reads from disk too. Every kept byte is released with its handle.
+TEST_P(KeptPagesTest, ReadaheadPagesAreServedFromMemoryWithinTheBudget) {
+  const uint64_t budget = GetParam();
+  testing::TempDir dir;
+  cache::PageCacheOptions co;
+  co.dir = dir.path();
+  co.page_size = kPage;
+  cache::PageCache page_cache(co);
+  ASSERT_TRUE(page_cache.open().ok());
+  page_cache.wait_for_background();
+  cache::FetchPool pool(4);
+
+  testing::MemoryStore store("s3://b/root");
+  const std::string want = data(kPage * 16, 7);
+  store.put_file("s3://b/root/f", want);
+  common::FakeClock clock;
+  Options o;
+  o.root = "s3://b/root";
+  o.page_size = kPage;
+  o.readahead_initial = 4 * kPage;
+  o.readahead_max = 4 * kPage;
+  o.max_read = kPage;
+  o.memory_budget = budget;
+  FileSystem fs(o, store, clock, &page_cache, &pool);
+  auto info = store.stat("s3://b/root/f");
+  ASSERT_TRUE(info.ok());
+  const std::string file_id =
+      cache::PageCache::make_file_id("s3://b/root/f", store::version_tag(*info));
+
+  auto e = fs.lookup(kRootIno, "f");
+  ASSERT_TRUE(e.ok());
+  auto h1 = fs.open(e->stat.ino, O_RDONLY);
+  ASSERT_TRUE(h1.ok());
+  std::string buf(kPage, '\0');
+  ASSERT_EQ(*fs.read(h1->fh, 0, kPage, buf.data()), kPage);  // readahead: pages 1-4
+  ASSERT_TRUE(eventually([&] {
+    return page_cache.contains(file_id, 4) && pool.inflight() == 0 &&
+           pool.queued(cache::FetchPool::Kind::kReadahead) == 0;
+  }));
+  EXPECT_EQ(fs.kept_bytes(), budget == 0 ? 0 : 4 * kPage);
+  corrupt_page_file(dir.path(), file_id, 2);
+
+  // Page 2 in two halves: the first leaves the kept page for the second.
+  for (uint64_t off : {2 * kPage, 2 * kPage + kPage / 2}) {
+    auto n = fs.read(h1->fh, off, kPage / 2, buf.data());
+    ASSERT_TRUE(n.ok());
+    ASSERT_EQ(*n, kPage / 2);
+    EXPECT_EQ(buf.compare(0, kPage / 2, want, off, kPage / 2), 0) << off;
+  }
+  EXPECT_EQ(page_cache.stats().corrupt.load(), budget == 0 ? 1u : 0u);
+
+  auto h2 = fs.open(e->stat.ino, O_RDONLY);
+  ASSERT_TRUE(h2.ok());
+  ASSERT_EQ(*fs.read(h2->fh, 2 * kPage, kPage, buf.data()), kPage);
+  EXPECT_EQ(buf.compare(0, kPage, want, 2 * kPage, kPage), 0);
+  // Kept by h1 only: h2 read the page file, caught the flip (or, without a budget, found the
+  // page h1 had already refetched).
+  EXPECT_EQ(page_cache.stats().corrupt.load(), 1u);
+
+  fs.release(h1->fh);
+  fs.release(h2->fh);
+  pool.stop();
+  EXPECT_EQ(fs.kept_bytes(), 0u);
+  fs.forget(e->stat.ino, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Budget, KeptPagesTest, ::testing::Values(uint64_t{0}, uint64_t{1} << 20));
 
 }  // namespace
 }  // namespace alluxio_fuse::fs

@@ -124,9 +124,15 @@ class PageCache {
 
   // Readahead: loads and stores the page unless it is cached or already being loaded, using
   // `scratch` (at least `expected_len` bytes) as the buffer. The stored page is marked
-  // "prefetched, not yet read" until a read uses it. OK when nothing had to be done.
+  // "prefetched, not yet read" until a read uses it. OK when nothing had to be done;
+  // `*loaded` (optional) is the page's length when this call loaded it into `scratch` (stored
+  // or not), else 0.
   common::Status prefetch(std::string_view file_id, uint64_t page_index, char* scratch,
-                          size_t expected_len, const Loader& loader);
+                          size_t expected_len, const Loader& loader, size_t* loaded = nullptr);
+
+  // A read was served the bytes of a page from memory its reader kept (a readahead's buffer,
+  // page-cache.md §4.1): counts a hit and makes the page most recent, as a hit from disk would.
+  void note_served(std::string_view file_id, uint64_t page_index);
 
   // A newer version of the file exists: forgets its pages now and deletes their files in the
   // background.

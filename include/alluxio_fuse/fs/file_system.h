@@ -243,6 +243,8 @@ class FileSystem {
   Result<std::string> key_of(uint64_t ino);
 
   const FsStats& stats() const { return stats_; }
+  // Bytes of readahead pages read handles keep in memory until read (≤ memory_budget).
+  uint64_t kept_bytes() const { return kept_bytes_.load(); }
   // Bytes accounted in the write staging area (alluxio_fuse_write_staging_bytes).
   uint64_t staging_bytes() const { return staging_->used(); }
   MetadataCache& metadata_cache() { return meta_; }
@@ -252,6 +254,7 @@ class FileSystem {
   struct Inode;
   struct DirHandle;
   struct ReadHandle;
+  struct KeptPage;
   struct Staged;
   struct FileHandle;
   class Background;
@@ -269,6 +272,12 @@ class FileSystem {
   Result<size_t> read_page_slice(ReadHandle& h, uint64_t index, size_t begin, size_t end,
                                  char* out);
   void readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset, size_t length);
+  // Serves [begin, end) of page `index` from the handle's kept readahead page, if it has one
+  // of the expected length; a read through the page's end releases it.
+  std::optional<size_t> read_kept(ReadHandle& h, uint64_t index, size_t begin, size_t end,
+                                  size_t expected, char* out);
+  // Counts `bytes` in kept_bytes_ if they fit in options_.memory_budget.
+  bool reserve_kept(size_t bytes);
   void invalidate_file(ReadHandle& h);
   Result<std::shared_ptr<ReadHandle>> make_reader(const std::shared_ptr<Inode>& node,
                                                   const std::string& key, int flags,
@@ -342,7 +351,7 @@ class FileSystem {
   // started before it.
   common::SingleFlight<Result<store::FileInfo>> stat_flights_;
   common::SingleFlight<Result<Listing>> list_flights_;
-  std::atomic<uint64_t> kept_bytes_{0};
+  std::atomic<uint64_t> kept_bytes_{0};  // bytes of KeptPage buffers alive, ≤ memory_budget
   std::atomic<bool> refusing_opens_{false};
 
   std::mutex inodes_mu_;
