@@ -417,13 +417,51 @@ void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset,
 }
 
 Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, size_t length, char* buf) {
+  auto got = read_data(fh, offset, length, buf);
+  if (!got.ok()) return got.status();
+  if (got->data != buf) std::memcpy(buf, got->data, got->len);
+  return got->len;
+}
+
+std::optional<FileSystem::ReadData> FileSystem::take_kept_page(const std::shared_ptr<ReadHandle>& h,
+                                                               uint64_t offset, size_t length) {
+  const uint64_t page_size = options_.page_size;
+  if (h->incomplete || !h->size_exact || offset >= h->size || offset % page_size != 0) {
+    return std::nullopt;
+  }
+  const size_t expected = static_cast<size_t>(std::min<uint64_t>(page_size, h->size - offset));
+  // Exactly this page: not a part of it, and nothing of the next one.
+  if (length < expected || (length > expected && offset + expected < h->size)) {
+    return std::nullopt;
+  }
+  const uint64_t index = offset / page_size;
+  std::shared_ptr<KeptPage> page;
+  {
+    std::lock_guard<std::mutex> lock(h->mu);
+    auto it = h->kept.find(index);
+    if (it == h->kept.end() || it->second->len != expected) return std::nullopt;
+    page = std::move(it->second);
+    h->kept.erase(it);
+  }
+  page_cache_->note_served(h->file_id, index);
+  stats_.read_bytes_cache.fetch_add(expected, std::memory_order_relaxed);
+  if (h->readahead) readahead_after(h, offset, expected);
+  ReadData out;
+  out.data = page->buf.data();
+  out.len = expected;
+  out.hold = std::move(page);
+  return out;
+}
+
+Result<FileSystem::ReadData> FileSystem::read_data(uint64_t fh, uint64_t offset, size_t length,
+                                                   char* buf) {
   auto fhandle = file_handle(fh);
   if (!fhandle) return Status(Code::kBadHandle, "unknown file handle");
   if (fhandle->staged) {
     Staged& s = *fhandle->staged;
     std::lock_guard<std::mutex> lock(s.mu);
     if (s.materialized) {
-      if (offset >= s.size || length == 0) return size_t{0};
+      if (offset >= s.size || length == 0) return ReadData{buf, 0, nullptr};
       length = static_cast<size_t>(std::min<uint64_t>(length, s.size - offset));
       size_t done = 0;
       while (done < length) {
@@ -438,12 +476,15 @@ Result<size_t> FileSystem::read(uint64_t fh, uint64_t offset, size_t length, cha
         }
         done += static_cast<size_t>(n);
       }
-      return done;
+      return ReadData{buf, done, nullptr};
     }
   }
   auto reader = current_reader(*fhandle);
   if (!reader) return Status(Code::kIo, "no readable version of this file");
-  return read_committed(reader, offset, length, buf);
+  if (auto kept = take_kept_page(reader, offset, length)) return std::move(*kept);
+  auto got = read_committed(reader, offset, length, buf);
+  if (!got.ok()) return got.status();
+  return ReadData{buf, *got, nullptr};
 }
 
 std::shared_ptr<FileSystem::ReadHandle> FileSystem::current_reader(FileHandle& fh) {

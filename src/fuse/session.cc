@@ -188,12 +188,13 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
     // One reusable buffer per libfuse thread: replies are at most max_read bytes.
     thread_local std::vector<char> buf;
     if (buf.size() < size) buf.resize(size);
-    auto got = impl_of(req).fs.read(fi->fh, static_cast<uint64_t>(off), size, buf.data());
+    // A whole page the readahead kept in memory is replied from its own buffer (no copy).
+    auto got = impl_of(req).fs.read_data(fi->fh, static_cast<uint64_t>(off), size, buf.data());
     if (!got.ok()) {
       scope.fail(req, got.status());
       return;
     }
-    fuse_reply_buf(req, buf.data(), *got);
+    fuse_reply_buf(req, got->data, got->len);
   });
 }
 

@@ -262,6 +262,15 @@ TEST_P(KeptPagesTest, ReadaheadPagesAreServedFromMemoryWithinTheBudget) {
   }
   EXPECT_EQ(page_cache.stats().corrupt.load(), budget == 0 ? 1u : 0u);
 
+  // A read of exactly one kept page is answered from the page's own buffer (no copy).
+  {
+    auto whole = fs.read_data(h1->fh, 3 * kPage, kPage, buf.data());
+    ASSERT_TRUE(whole.ok());
+    ASSERT_EQ(whole->len, kPage);
+    EXPECT_EQ(whole->data == buf.data(), budget == 0);
+    EXPECT_EQ(std::string(whole->data, kPage), want.substr(3 * kPage, kPage));
+  }
+
   auto h2 = fs.open(e->stat.ino, O_RDONLY);
   ASSERT_TRUE(h2.ok());
   ASSERT_EQ(*fs.read(h2->fh, 2 * kPage, kPage, buf.data()), kPage);

@@ -194,6 +194,15 @@ class FileSystem {
   // Files. open with O_WRONLY/O_RDWR gives a write handle on the inode's staged copy.
   Result<OpenReply> open(uint64_t ino, int flags);
   Result<size_t> read(uint64_t fh, uint64_t offset, size_t length, char* buf);
+  // read() for a reply without a copy where there is one: `data` points into `buf`, or, for a
+  // read of exactly one whole page the handle's readahead kept in memory, into that page's
+  // buffer, which `hold` keeps alive until the caller drops it.
+  struct ReadData {
+    const char* data = nullptr;
+    size_t len = 0;
+    std::shared_ptr<const void> hold;
+  };
+  Result<ReadData> read_data(uint64_t fh, uint64_t offset, size_t length, char* buf);
   // Writes into the staged copy (kNoSpace when the staging area is full, kTooLarge beyond
   // write.max_file_size). An O_APPEND handle writes at the end whatever `offset` says.
   Result<size_t> write(uint64_t fh, uint64_t offset, const char* data, size_t length);
@@ -276,6 +285,9 @@ class FileSystem {
   // of the expected length; a read through the page's end releases it.
   std::optional<size_t> read_kept(ReadHandle& h, uint64_t index, size_t begin, size_t end,
                                   size_t expected, char* out);
+  // The whole kept page a read of [offset, offset + length) is exactly, taken from the handle.
+  std::optional<ReadData> take_kept_page(const std::shared_ptr<ReadHandle>& h, uint64_t offset,
+                                         size_t length);
   // Counts `bytes` in kept_bytes_ if they fit in options_.memory_budget.
   bool reserve_kept(size_t bytes);
   void invalidate_file(ReadHandle& h);
