@@ -71,4 +71,30 @@ std::string Status::to_string() const {
   return out;
 }
 
+namespace {
+constexpr Code kFallbackClasses[] = {Code::kUnavailable, Code::kTimeout, Code::kMiss,
+                                     Code::kServerError, Code::kUnsupported};
+}  // namespace
+
+bool is_fallback_class(Code code) {
+  for (Code c : kFallbackClasses) {
+    if (c == code) return true;
+  }
+  return false;
+}
+
+std::string_view fallback_class_name(Code code) {
+  return is_fallback_class(code) ? to_string(code) : std::string_view();
+}
+
+bool parse_fallback_class(std::string_view name, Code& out) {
+  for (Code c : kFallbackClasses) {
+    if (name == to_string(c)) {
+      out = c;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace alluxio_fuse::common

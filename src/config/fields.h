@@ -50,10 +50,6 @@ std::string quote(std::string_view s);
 // A user-supplied value for an error message: quoted, URL userinfo masked, and anything before
 // an '@' masked even when the value is not a well-formed URL (it may be credentials).
 std::string echo(std::string_view value);
-// Names of the fallback classes, in the order config.md lists them.
-std::string_view fallback_class_name(common::Code code);
-bool parse_fallback_class(std::string_view name, common::Code& out);
-
 std::string_view trim(std::string_view s);
 
 // Levenshtein edit distance, for "did you mean" suggestions.

@@ -147,7 +147,7 @@ std::string render_effective(const Config& c) {
   p.open(0, "fallback");
   p.fields(1, internal::fallback_fields(), c.fallback);
   std::vector<std::string> on;
-  for (auto code : c.fallback.on) on.emplace_back(internal::fallback_class_name(code));
+  for (auto code : c.fallback.on) on.emplace_back(common::fallback_class_name(code));
   p.line(1, "on", list(on));
   p.open(0, "metrics");
   p.fields(1, internal::metrics_fields(), c.metrics);

@@ -120,7 +120,7 @@ void Walker::document(const YAML::Node& root, Config& c) {
       c.fallback.on.clear();
       for (const std::string& item : string_list(on, true)) {
         common::Code code;
-        if (parse_fallback_class(item, code)) {
+        if (common::parse_fallback_class(item, code)) {
           c.fallback.on.insert(code);
         } else {
           diag_.error_at(on.line,

@@ -238,34 +238,6 @@ std::string echo(std::string_view value) {
   return quote(v);
 }
 
-std::string_view fallback_class_name(Code code) {
-  switch (code) {
-    case Code::kUnavailable:
-      return "unavailable";
-    case Code::kTimeout:
-      return "timeout";
-    case Code::kMiss:
-      return "miss";
-    case Code::kServerError:
-      return "server_error";
-    case Code::kUnsupported:
-      return "unsupported";
-    default:
-      return "";
-  }
-}
-
-bool parse_fallback_class(std::string_view name, Code& out) {
-  for (Code c :
-       {Code::kUnavailable, Code::kTimeout, Code::kMiss, Code::kServerError, Code::kUnsupported}) {
-    if (name == fallback_class_name(c)) {
-      out = c;
-      return true;
-    }
-  }
-  return false;
-}
-
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;

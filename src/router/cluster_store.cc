@@ -39,23 +39,6 @@ std::optional<std::string> parent_key(const std::string& key) {
   return key.substr(0, slash);
 }
 
-std::string_view reason_name(Code code) {
-  switch (code) {
-    case Code::kUnavailable:
-      return "unavailable";
-    case Code::kTimeout:
-      return "timeout";
-    case Code::kMiss:
-      return "miss";
-    case Code::kServerError:
-      return "server_error";
-    case Code::kUnsupported:
-      return "unsupported";
-    default:
-      return "";
-  }
-}
-
 }  // namespace
 
 ClusterStore::ClusterStore(cluster::Router& router, worker::WorkerClient& workers,
@@ -110,7 +93,7 @@ void ClusterStore::note_oss(const worker::WorkerAddress& addr) {
 
 bool ClusterStore::may_fall_back(Code failure, bool mutation) const {
   if (ufs_ == nullptr || !options_.fallback_enabled) return false;
-  if (reason_name(failure).empty() || options_.fallback_on.count(failure) == 0) return false;
+  if (!common::is_fallback_class(failure) || options_.fallback_on.count(failure) == 0) return false;
   return !mutation || options_.fallback_writes;
 }
 
@@ -135,7 +118,7 @@ void ClusterStore::note_fallback(Code failure, const std::string& key) {
   if (failure == Code::kMiss) return;
   if (!in_fallback_.load(std::memory_order_relaxed) && !in_fallback_.exchange(true)) {
     spdlog::warn("workers fail ({}), serving from the UFS until they answer again; first key {}",
-                 reason_name(failure), key);
+                 common::fallback_class_name(failure), key);
   }
 }
 

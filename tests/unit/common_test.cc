@@ -56,6 +56,28 @@ TEST(Hash, Crc32cBlocksEqualsOneCrcPerBlock) {
   }
 }
 
+// One table serves config (fallback.on), its rendering and the router's fallback decision.
+TEST(Status, FallbackClassesRoundTripByName) {
+  int classes = 0;
+  for (int i = 0; i <= static_cast<int>(Code::kRange); ++i) {
+    const auto code = static_cast<Code>(i);
+    Code parsed = Code::kOk;
+    if (is_fallback_class(code)) {
+      ++classes;
+      EXPECT_EQ(fallback_class_name(code), to_string(code));
+      ASSERT_TRUE(parse_fallback_class(to_string(code), parsed));
+      EXPECT_EQ(parsed, code);
+    } else {
+      EXPECT_EQ(fallback_class_name(code), "");
+      EXPECT_FALSE(parse_fallback_class(to_string(code), parsed)) << to_string(code);
+    }
+  }
+  EXPECT_EQ(classes, 5);
+  Code parsed = Code::kOk;
+  EXPECT_FALSE(parse_fallback_class("", parsed));
+  EXPECT_FALSE(parse_fallback_class("Timeout", parsed));
+}
+
 TEST(Hash, Md5HostIdentityInput) {
   EXPECT_EQ(to_hex(md5_raw("10.0.0.1")), "190dafab69706a67221c1226360de7dc");
 }

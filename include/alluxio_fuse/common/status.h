@@ -45,6 +45,14 @@ enum class Code {
 // Stable lowercase name for logs and tests.
 std::string_view to_string(Code code);
 
+// The failure classes a backend request can end in that `fallback.on` names and the fallback
+// metrics count (config.md, metrics.md): unavailable, timeout, miss, server_error, unsupported.
+bool is_fallback_class(Code code);
+// to_string(code) for a fallback class, "" for any other code.
+std::string_view fallback_class_name(Code code);
+// The fallback class named `name`, if it is one.
+bool parse_fallback_class(std::string_view name, Code& out);
+
 class [[nodiscard]] Status {
  public:
   Status() = default;
