@@ -63,8 +63,8 @@ Result<std::shared_ptr<FileSystem::ReadHandle>> FileSystem::make_reader(
   reply->keep_cache =
       !h->version.empty() && node->kernel_version_known && node->kernel_version == h->version;
   // A newer version was seen: pages of the old one must never be served again.
-  if (page_cache_ != nullptr && node->kernel_version_known && node->kernel_version != h->version) {
-    page_cache_->drop_file(cache::PageCache::make_file_id(h->key, node->kernel_version));
+  if (node->kernel_version_known && node->kernel_version != h->version) {
+    drop_cached_versions(h->key, node->kernel_version, "");
   }
   node->kernel_version = h->version;
   node->kernel_version_known = !h->version.empty();
