@@ -328,26 +328,37 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
   return reply->bytes;
 }
 
-std::optional<size_t> FileSystem::read_kept(ReadHandle& h, uint64_t index, size_t begin, size_t end,
-                                            size_t expected, char* out) {
+std::unique_ptr<FileSystem::KeptPage> FileSystem::take_kept(ReadHandle& h, uint64_t index,
+                                                            size_t expected) {
   std::unique_ptr<KeptPage> page;
   {
     std::lock_guard<std::mutex> lock(h.mu);
     auto it = h.kept.find(index);
-    if (it == h.kept.end()) return std::nullopt;
-    if (it->second->len != expected) {
-      h.kept.erase(it);
-      return std::nullopt;
-    }
-    if (end < expected) {
-      // A partial read leaves the page for the reads of its rest.
-      std::memcpy(out, it->second->buf.data() + begin, end - begin);
-    } else {
-      page = std::move(it->second);
-      h.kept.erase(it);
-    }
+    if (it == h.kept.end()) return nullptr;
+    if (it->second->len == expected) page = std::move(it->second);
+    h.kept.erase(it);  // a kept page of another length is of no use
   }
-  if (page) std::memcpy(out, page->buf.data() + begin, end - begin);
+  if (page) page_cache_->note_served(h.file_id, index);
+  return page;
+}
+
+std::optional<size_t> FileSystem::read_kept(ReadHandle& h, uint64_t index, size_t begin, size_t end,
+                                            size_t expected, char* out) {
+  if (end == expected) {
+    // Through the page's end: the page is done with.
+    auto page = take_kept(h, index, expected);
+    if (!page) return std::nullopt;
+    std::memcpy(out, page->buf.data() + begin, end - begin);
+    stats_.read_bytes_cache.fetch_add(end - begin, std::memory_order_relaxed);
+    return end - begin;
+  }
+  {
+    // A partial read leaves the page for the reads of its rest.
+    std::lock_guard<std::mutex> lock(h.mu);
+    auto it = h.kept.find(index);
+    if (it == h.kept.end() || it->second->len != expected) return std::nullopt;
+    std::memcpy(out, it->second->buf.data() + begin, end - begin);
+  }
   page_cache_->note_served(h.file_id, index);
   stats_.read_bytes_cache.fetch_add(end - begin, std::memory_order_relaxed);
   return end - begin;
@@ -434,16 +445,8 @@ std::optional<FileSystem::ReadData> FileSystem::take_kept_page(const std::shared
   if (length < expected || (length > expected && offset + expected < h->size)) {
     return std::nullopt;
   }
-  const uint64_t index = offset / page_size;
-  std::shared_ptr<KeptPage> page;
-  {
-    std::lock_guard<std::mutex> lock(h->mu);
-    auto it = h->kept.find(index);
-    if (it == h->kept.end() || it->second->len != expected) return std::nullopt;
-    page = std::move(it->second);
-    h->kept.erase(it);
-  }
-  page_cache_->note_served(h->file_id, index);
+  std::shared_ptr<KeptPage> page = take_kept(*h, offset / page_size, expected);
+  if (!page) return std::nullopt;
   stats_.read_bytes_cache.fetch_add(expected, std::memory_order_relaxed);
   if (h->readahead) readahead_after(h, offset, expected);
   ReadData out;

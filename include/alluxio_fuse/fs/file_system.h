@@ -285,6 +285,9 @@ class FileSystem {
   // of the expected length; a read through the page's end releases it.
   std::optional<size_t> read_kept(ReadHandle& h, uint64_t index, size_t begin, size_t end,
                                   size_t expected, char* out);
+  // Takes the handle's kept page `index` out if it holds `expected` bytes (one of another
+  // length is dropped) and tells the page cache it was served (a hit).
+  std::unique_ptr<KeptPage> take_kept(ReadHandle& h, uint64_t index, size_t expected);
   // The whole kept page a read of [offset, offset + length) is exactly, taken from the handle.
   std::optional<ReadData> take_kept_page(const std::shared_ptr<ReadHandle>& h, uint64_t offset,
                                          size_t length);
