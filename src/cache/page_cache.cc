@@ -182,6 +182,10 @@ Status PageCache::prefetch(std::string_view file_id, uint64_t page_index, char* 
     if (s.find(key) != nullptr || s.flights.count(key) != 0) return Status::Ok();
     s.flights.emplace(key, flight);
   }
+  // A restarted daemon reads ahead before the restore walk has indexed its pages: a page file
+  // already on disk is adopted, as a demand miss would, instead of being fetched again (the
+  // read that comes for it counts the hit).
+  if (adopt_restoring(key, file_id, flight, scratch, expected_len)) return Status::Ok();
   stats_.misses.fetch_add(1);
   auto r = lead(key, file_id, flight, scratch, expected_len, loader);
   if (!r.ok()) return r.status();

@@ -147,6 +147,53 @@ TEST_F(RestoreTest, MissDuringTheWalkAdoptsThePageFile) {
   EXPECT_EQ(calls_, 4);
 }
 
+// The same for readahead: a restarted daemon's first read triggers readahead at once, before the
+// walk has indexed anything; a prefetch of a page whose verified file is on disk adopts it and
+// does not ask the loader (a worker) for it. (CI caught a restarted daemon fetching two warm
+// pages from the workers this way.)
+TEST_F(RestoreTest, PrefetchDuringTheWalkAdoptsThePageFile) {
+  {
+    auto c = open_cache();
+    for (uint64_t i = 0; i < 2; ++i) EXPECT_FALSE(read(*c, i));
+  }
+  ASSERT_EQ(calls_, 2);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  PageCacheOptions o;
+  o.dir = dir_;
+  o.page_size = kP;
+  o.capacity = 16 * kPageBytes;
+  o.hooks.on_event = [&](std::string_view event) {
+    if (event != "restore") return;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+  };
+  PageCache c(std::move(o));
+  ASSERT_TRUE(c.open().ok());
+  std::vector<char> scratch(kP);
+  size_t loaded = 7;
+  ASSERT_TRUE(c.prefetch(id_, 1, scratch.data(), kP, loader(1), &loaded).ok());
+  EXPECT_EQ(calls_, 2);   // adopted from disk, not loaded
+  EXPECT_EQ(loaded, 0u);  // nothing was fetched
+  EXPECT_TRUE(c.contains(id_, 1));
+  EXPECT_EQ(c.stats().pages, 1u);
+  // A page with no file is still loaded by the prefetch.
+  ASSERT_TRUE(c.prefetch(id_, 5, scratch.data(), kP, loader(5), &loaded).ok());
+  EXPECT_EQ(calls_, 3);
+  EXPECT_EQ(loaded, kP);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  c.wait_for_background();
+  EXPECT_EQ(c.stats().pages, 3u);  // 0 and 1 from the walk (1 not twice), 5 prefetched
+  EXPECT_EQ(c.stats().bytes, 3 * kPageBytes);
+  EXPECT_TRUE(read(c, 1));
+  EXPECT_EQ(calls_, 3);
+}
+
 TEST_F(RestoreTest, GarbageIsDeleted) {
   {
     auto c = open_cache();

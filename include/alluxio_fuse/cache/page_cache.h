@@ -124,7 +124,8 @@ class PageCache {
 
   // Readahead: loads and stores the page unless it is cached or already being loaded, using
   // `scratch` (at least `expected_len` bytes) as the buffer. The stored page is marked
-  // "prefetched, not yet read" until a read uses it. OK when nothing had to be done;
+  // "prefetched, not yet read" until a read uses it. While the restore walk runs, a verified
+  // page file already on disk is adopted instead of loaded. OK when nothing had to be done;
   // `*loaded` (optional) is the page's length when this call loaded it into `scratch` (stored
   // or not), else 0.
   common::Status prefetch(std::string_view file_id, uint64_t page_index, char* scratch,
