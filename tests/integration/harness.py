@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 BINARY = os.environ.get("AF_BINARY", "alluxio-fuse")
@@ -260,8 +261,17 @@ class FakeWorker:
     def request(self, method, path, body=None, timeout=10):
         req = urllib.request.Request("http://%s%s" % (self.address, path), data=body,
                                      method=method)
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.read()
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.read()
+        except urllib.error.HTTPError as e:
+            # Says who answered: a 404 for a debug route once came from this address in CI,
+            # unexplained; the body and the process state tell a dead worker (its port reused
+            # by another server) from a worker that did not know the route.
+            raise RuntimeError("fake worker %s: %s %s -> HTTP %d, body %r, worker %s" % (
+                self.address, method, path, e.code, e.read()[:300],
+                "running" if self.proc.poll() is None else
+                "exited with %s" % self.proc.returncode)) from e
 
     def counters(self):
         return json.loads(self.request("GET", "/debug/requests"))
