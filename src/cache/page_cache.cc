@@ -7,7 +7,10 @@
 // (`stats_.bytes`) reserved by compare-and-swap before a page file is written and released
 // only after a victim's file is unlinked, so the page files on disk never exceed it.
 // A hit pins its node (eviction skips it), verifies the file outside the lock, then unpins
-// by key and generation: the node may have been dropped or replaced meanwhile. A miss
+// by key and generation: the node may have been dropped or replaced meanwhile. A verified
+// page file stays open in a small per-shard set (the least recently used one is closed), so
+// a hot page costs one pread and the CRCs of the blocks it serves; the slot leaves with its
+// node (eviction, drop, corruption, replacement). A miss
 // registers a Flight in the shard; later callers wait on it and receive a copy of the bytes.
 // The leader inserts the index node and retires the flight in one critical section, so a
 // new caller always finds one or the other.
@@ -15,6 +18,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +38,7 @@ using common::Result;
 using common::Status;
 using internal::Flight;
 using internal::Node;
+using internal::OpenPage;
 using internal::PageKey;
 using internal::Shard;
 
@@ -85,6 +90,16 @@ PageCache::PageCache(PageCacheOptions options)
       shards_(new Shard[internal::kShardCount]),
       tick_(internal::kLiveTickBase) {
   stats_.capacity = options_.capacity;
+  // Open page files count against the descriptor limit: at most a quarter of it, so worker
+  // connections, staged writes and the kernel's handles keep the rest.
+  uint64_t open_files = options_.max_open_files;
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    open_files = std::min<uint64_t>(open_files, rl.rlim_cur / 4);
+  }
+  for (size_t i = 0; i < internal::kShardCount; ++i) {
+    shards_[i].open_cap = static_cast<size_t>(open_files / internal::kShardCount);
+  }
 }
 
 Shard& PageCache::shard_for(const PageKey& key) const {
@@ -266,6 +281,7 @@ std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view he
   Shard& s = shard_for(key);
   uint32_t gen = 0;
   uint32_t bytes = 0;
+  std::shared_ptr<OpenPage> page;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     const Node* n = s.find(key);
@@ -277,12 +293,20 @@ std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view he
     s.link_front(n);
     gen = n->gen;
     bytes = n->bytes;
+    page = s.find_open(key, gen);
   }
   hook("pinned");
 
-  const std::string path = page_path(options_.dir, options_.page_size, hex, key.index);
-  size_t len = 0;
-  ReadOutcome out = read_verified(path, key, buf, expected_len, &len, begin, end);
+  std::string path;
+  const bool opened = page == nullptr;
+  ReadOutcome out = ReadOutcome::kOk;
+  if (opened) {
+    path = page_path(options_.dir, options_.page_size, hex, key.index);
+    out = open_verified(path, key, expected_len, &page);
+  } else if (page->data_len > expected_len) {
+    out = ReadOutcome::kCorrupt;
+  }
+  if (out == ReadOutcome::kOk) out = read_blocks(*page, buf, begin, end);
 
   bool removed = false;
   {
@@ -294,16 +318,21 @@ std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view he
         s.erase(n);
         stats_.pages.fetch_sub(1);
         removed = true;
+      } else if (opened) {
+        s.keep_open(key, gen, page);
       }
     }
   }
-  if (out == ReadOutcome::kOk) return len;
+  if (out == ReadOutcome::kOk) return page->data_len;
   if (out != ReadOutcome::kGone) {
     // Corrupt or unreadable: never served; counted, deleted, refetched.
     stats_.corrupt.fetch_add(1);
     spdlog::warn("page cache: page {} of file id {} failed verification; refetching", key.index,
                  hex);
-    if (removed) ::unlink(path.c_str());
+    if (removed) {
+      if (path.empty()) path = page_path(options_.dir, options_.page_size, hex, key.index);
+      ::unlink(path.c_str());
+    }
     if (out == ReadOutcome::kIoError) note_io_error(EIO, "read");
   }
   // A vanished file (removed behind our back, or a drop racing a reload) is a plain miss.
@@ -314,12 +343,19 @@ std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view he
 PageCache::ReadOutcome PageCache::read_verified(const std::string& path, const PageKey& key,
                                                 char* buf, size_t expected_len, size_t* len,
                                                 size_t begin, size_t end) const {
+  std::shared_ptr<OpenPage> page;
+  ReadOutcome out = open_verified(path, key, expected_len, &page);
+  if (out == ReadOutcome::kOk) out = read_blocks(*page, buf, begin, end);
+  if (out == ReadOutcome::kOk) *len = page->data_len;
+  return out;
+}
+
+PageCache::ReadOutcome PageCache::open_verified(const std::string& path, const PageKey& key,
+                                                size_t expected_len,
+                                                std::shared_ptr<OpenPage>* out) const {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? ReadOutcome::kGone : ReadOutcome::kIoError;
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
+  auto page = std::make_shared<OpenPage>(fd);
 
   struct stat st {};
   if (::fstat(fd, &st) != 0) return ReadOutcome::kIoError;
@@ -341,27 +377,34 @@ PageCache::ReadOutcome PageCache::read_verified(const std::string& path, const P
   }
   if (h->data_len > expected_len) return ReadOutcome::kCorrupt;
   const char* table = prefix.data() + kHeaderSize;
-  if (common::crc32c(table, 4 * block_count(h->data_len)) != h->crc) return ReadOutcome::kCorrupt;
+  const size_t used = 4 * block_count(h->data_len);
+  if (common::crc32c(table, used) != h->crc) return ReadOutcome::kCorrupt;
+  page->data_len = h->data_len;
+  page->table.assign(table, table + used);
+  *out = std::move(page);
+  return ReadOutcome::kOk;
+}
 
+PageCache::ReadOutcome PageCache::read_blocks(const OpenPage& page, char* buf, size_t begin,
+                                              size_t end) const {
   // The blocks covering [begin, end) of the data, read and checked in place in `buf`.
-  end = std::min<size_t>(end, h->data_len);
+  end = std::min<size_t>(end, page.data_len);
   const size_t first = begin < end ? begin / kBlockSize : 0;
   const size_t last = begin < end ? block_count(end) : 0;
   const size_t from = first * kBlockSize;
-  const size_t to = std::min<size_t>(last * kBlockSize, h->data_len);
-  if (to > from) {
-    if (!pread_all(fd, buf + from, to - from,
-                   static_cast<off_t>(data_offset(options_.page_size) + from), &err)) {
-      return err != 0 ? ReadOutcome::kIoError : ReadOutcome::kCorrupt;
-    }
-    thread_local std::vector<uint32_t> crcs;
-    crcs.resize(last - first);
-    common::crc32c_blocks(buf + from, to - from, kBlockSize, crcs.data());
-    for (size_t i = first; i < last; ++i) {
-      if (crcs[i - first] != block_crc(table, i)) return ReadOutcome::kCorrupt;
-    }
+  const size_t to = std::min<size_t>(last * kBlockSize, page.data_len);
+  if (to <= from) return ReadOutcome::kOk;
+  int err = 0;
+  if (!pread_all(page.fd, buf + from, to - from,
+                 static_cast<off_t>(data_offset(options_.page_size) + from), &err)) {
+    return err != 0 ? ReadOutcome::kIoError : ReadOutcome::kCorrupt;
   }
-  *len = h->data_len;
+  thread_local std::vector<uint32_t> crcs;
+  crcs.resize(last - first);
+  common::crc32c_blocks(buf + from, to - from, kBlockSize, crcs.data());
+  for (size_t i = first; i < last; ++i) {
+    if (crcs[i - first] != block_crc(page.table.data(), i)) return ReadOutcome::kCorrupt;
+  }
   return ReadOutcome::kOk;
 }
 

@@ -339,6 +339,7 @@ void PageCache::drop_file(std::string_view file_id) {
   for (size_t i = 0; i < internal::kShardCount; ++i) {
     Shard& s = shards_[i];
     std::lock_guard<std::mutex> lock(s.mu);
+    s.close_open_file(*raw);
     for (auto it = s.nodes.begin(); it != s.nodes.end();) {
       if (it->key.id == *raw) {
         dropped.emplace_back(it->key.index, it->bytes);

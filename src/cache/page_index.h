@@ -2,6 +2,8 @@
 // Internal to the cache module: the sharded page index and single-flight records of PageCache.
 // Every field of a Shard is guarded by its `mu`.
 
+#include <unistd.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -58,6 +60,26 @@ struct KeyHash {
   size_t operator()(const PageKey& k) const noexcept { return hash_key(k); }
 };
 
+// A page file kept open after a verified hit: its header and block CRC table were checked
+// when it was opened, so a later hit reads and checks only the blocks it serves (no open,
+// fstat, header read or close per hit). The descriptor closes with the last reference.
+struct OpenPage {
+  explicit OpenPage(int f) : fd(f) {}
+  ~OpenPage() { ::close(fd); }
+  OpenPage(const OpenPage&) = delete;
+  OpenPage& operator=(const OpenPage&) = delete;
+  const int fd;
+  uint32_t data_len = 0;
+  std::vector<char> table;  // the block CRC table as stored (4 bytes per block)
+};
+
+struct OpenSlot {
+  PageKey key;
+  uint32_t gen = 0;   // the node's generation when the file was opened
+  uint64_t used = 0;  // last use, for replacing the least recently used slot
+  std::shared_ptr<OpenPage> page;
+};
+
 // A load in progress. `waiters`, `demand_joined` are guarded by the shard mutex (joins happen
 // under it); the result fields by `mu`.
 struct Flight {
@@ -79,6 +101,60 @@ struct Shard {
   const Node* head = nullptr;  // most recent
   const Node* tail = nullptr;  // least recent
   std::unordered_map<PageKey, std::shared_ptr<Flight>, KeyHash> flights;
+  // Open page files of this shard's nodes (at most `open_cap`); a slot leaves with its node.
+  std::vector<OpenSlot> open;
+  size_t open_cap = 0;
+  uint64_t open_clock = 0;
+
+  std::shared_ptr<OpenPage> find_open(const PageKey& k, uint32_t gen) {
+    for (auto& slot : open) {
+      if (slot.gen == gen && slot.key == k) {
+        slot.used = ++open_clock;
+        return slot.page;
+      }
+    }
+    return nullptr;
+  }
+  void keep_open(const PageKey& k, uint32_t gen, std::shared_ptr<OpenPage> page) {
+    if (open_cap == 0) return;
+    OpenSlot* target = nullptr;
+    for (auto& slot : open) {
+      if (slot.key == k) {  // an older generation's file
+        target = &slot;
+        break;
+      }
+    }
+    if (target == nullptr && open.size() < open_cap) target = &open.emplace_back();
+    if (target == nullptr) {
+      target = &open.front();
+      for (auto& slot : open) {
+        if (slot.used < target->used) target = &slot;
+      }
+    }
+    target->key = k;
+    target->gen = gen;
+    target->used = ++open_clock;
+    target->page = std::move(page);
+  }
+  void close_open(const PageKey& k) {
+    for (size_t i = 0; i < open.size(); ++i) {
+      if (open[i].key == k) {
+        open[i] = std::move(open.back());
+        open.pop_back();
+        return;
+      }
+    }
+  }
+  void close_open_file(const FileIdRaw& id) {
+    for (size_t i = 0; i < open.size();) {
+      if (open[i].key.id == id) {
+        open[i] = std::move(open.back());
+        open.pop_back();
+      } else {
+        ++i;
+      }
+    }
+  }
 
   const Node* find(const PageKey& k) const {
     Node probe;
@@ -112,6 +188,7 @@ struct Shard {
     n->prev = n->next = nullptr;
   }
   void erase(const Node* n) {
+    close_open(n->key);
     unlink(n);
     Node probe;  // a copy: erasing by a key that lives in the erased node is not portable
     probe.key = n->key;

@@ -276,6 +276,66 @@ TEST_F(PageCacheTest, PartialReadsVerifyOnlyTheirBlocks) {
   EXPECT_EQ(loader_.calls, 2);
 }
 
+// Descriptors of this process open on page files under `dir` (not its .lock).
+size_t open_files_under(const std::string& dir) {
+  const std::string root = dir + "/" + std::to_string(kP) + "/";
+  size_t n = 0;
+  for (auto& e : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = fs::read_symlink(e.path(), ec);
+    if (!ec && target.string().rfind(root, 0) == 0) ++n;
+  }
+  return n;
+}
+
+// A hit keeps its verified page file open for the next one; the next hit still checks the
+// CRC of every block it serves, so a byte flipped in the open file is caught, not served.
+TEST_F(PageCacheTest, KeptOpenPageFileStillVerifiesEveryHit) {
+  open_cache(options(dir_.path()));
+  read_page(0, false);
+  EXPECT_EQ(open_files_under(dir_.path()), 0u);  // a load does not keep the file open
+  read_page(0, true);
+  EXPECT_EQ(open_files_under(dir_.path()), 1u);
+  read_page(0, true);
+  EXPECT_EQ(open_files_under(dir_.path()), 1u);  // the same open file
+  {
+    std::fstream f(path(0), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(data_offset(kP) + 77));
+    f.put(static_cast<char>(page_data(0, kP)[77] ^ 0x10));
+  }
+  read_page(0, false);
+  EXPECT_EQ(loader_.calls, 2);
+  EXPECT_EQ(cache_->stats().corrupt, 1u);
+  read_page(0, true);                            // the refetched page
+  EXPECT_EQ(open_files_under(dir_.path()), 1u);  // the damaged file's descriptor is gone
+}
+
+// At most max_open_files stay open (per shard: max / 64), and a page's open file closes when
+// the page leaves the index (eviction, a version drop).
+TEST_F(PageCacheTest, KeptOpenPageFilesAreBoundedAndCloseWithTheirPages) {
+  auto o = options(dir_.path(), 200);
+  o.max_open_files = 64;
+  open_cache(std::move(o));
+  for (uint64_t i = 0; i < 200; ++i) read_page(i, false);
+  for (uint64_t i = 0; i < 200; ++i) read_page(i, true);
+  const size_t open = open_files_under(dir_.path());
+  EXPECT_GT(open, 0u);
+  EXPECT_LE(open, 64u);
+  cache_->drop_file(id_);
+  cache_->wait_for_background();
+  EXPECT_EQ(open_files_under(dir_.path()), 0u);
+
+  // Eviction: 16 pages fit; hit all 16, then load 16 others over them.
+  TempDir other;
+  open_cache(options(other.path(), 16));
+  for (uint64_t i = 0; i < 16; ++i) read_page(i, false);
+  for (uint64_t i = 0; i < 16; ++i) read_page(i, true);
+  EXPECT_EQ(open_files_under(other.path()), 16u);
+  for (uint64_t i = 100; i < 116; ++i) read_page(i, false);
+  EXPECT_EQ(open_files_under(other.path()), 0u);
+  EXPECT_EQ(usage(other.path()).bytes, 16 * kPageBytes);
+}
+
 TEST_F(PageCacheTest, TruncatedPageIsDetectedAndRefetched) {
   open_cache(options(dir_.path()));
   read_page(0, false);

@@ -18,7 +18,8 @@
 // Memory: the index is 64 shards of hash sets of 80-byte nodes (32-byte raw file id, page
 // index, LRU links, LRU tick, size, generation, pin count, flags); with the hash-node link,
 // glibc malloc rounding and one bucket pointer that is 104 bytes per cached page
-// (index_bytes_per_page(); the unit test prints it).
+// (index_bytes_per_page(); the unit test prints it). Open page files add at most
+// max_open_files descriptors and, per open file, its CRC table (1 KiB for 1 MiB pages).
 
 #include <atomic>
 #include <condition_variable>
@@ -44,6 +45,7 @@ namespace alluxio_fuse::cache {
 namespace internal {
 struct Shard;
 struct Flight;
+struct OpenPage;
 struct PageKey;
 }  // namespace internal
 
@@ -62,7 +64,9 @@ struct PageCacheOptions {
   uint32_t page_size = 1 << 20;            // P; must equal the workers' page size
   uint64_t capacity = uint64_t{10} << 30;  // page_cache.capacity, header + data bytes
   bool enabled = true;                     // page_cache.enabled
-  const common::Clock* clock = nullptr;    // WARN rate limit; nullptr = SystemClock
+  // Verified page files kept open for later hits (also at most a quarter of RLIMIT_NOFILE).
+  uint32_t max_open_files = 1024;
+  const common::Clock* clock = nullptr;  // WARN rate limit; nullptr = SystemClock
   PageCacheTestHooks hooks;
 };
 
@@ -166,6 +170,14 @@ class PageCache {
   ReadOutcome read_verified(const std::string& path, const internal::PageKey& key, char* buf,
                             size_t expected_len, size_t* len, size_t begin = 0,
                             size_t end = SIZE_MAX) const;
+  // Opens a page file and checks its header (path, index, length ≤ expected_len) and block
+  // CRC table; the open file is returned only when all of that holds.
+  ReadOutcome open_verified(const std::string& path, const internal::PageKey& key,
+                            size_t expected_len, std::shared_ptr<internal::OpenPage>* out) const;
+  // Reads the blocks of an opened page covering [begin, end) into `buf` at their page offsets
+  // and checks each against its CRC.
+  ReadOutcome read_blocks(const internal::OpenPage& page, char* buf, size_t begin,
+                          size_t end) const;
   // While the restore walk runs: the leader of a miss adopts the page file already on disk if
   // it verifies (indexes it as a live page and publishes it to waiters).
   std::optional<size_t> adopt_restoring(const internal::PageKey& key, std::string_view hex,
