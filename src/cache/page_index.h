@@ -139,7 +139,7 @@ struct Shard {
   void close_open(const PageKey& k) {
     for (size_t i = 0; i < open.size(); ++i) {
       if (open[i].key == k) {
-        open[i] = std::move(open.back());
+        if (i + 1 != open.size()) open[i] = std::move(open.back());
         open.pop_back();
         return;
       }
@@ -148,7 +148,7 @@ struct Shard {
   void close_open_file(const FileIdRaw& id) {
     for (size_t i = 0; i < open.size();) {
       if (open[i].key.id == id) {
-        open[i] = std::move(open.back());
+        if (i + 1 != open.size()) open[i] = std::move(open.back());
         open.pop_back();
       } else {
         ++i;
