@@ -33,6 +33,8 @@ class RestoreTest : public ::testing::Test {
     dir_ = tmpl;
   }
   ~RestoreTest() override {
+    release_walk();  // a failed assertion must not leave the held walk blocking the destructor
+    held_.reset();
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
@@ -46,6 +48,30 @@ class RestoreTest : public ::testing::Test {
     EXPECT_TRUE(c->open().ok());
     c->wait_for_background();
     return c;
+  }
+
+  // A cache on dir_ whose background restore walk waits at its start until release_walk(),
+  // as on a restart where reads arrive before the walk has indexed anything.
+  PageCache& open_cache_walk_held() {
+    PageCacheOptions o;
+    o.dir = dir_;
+    o.page_size = kP;
+    o.capacity = 16 * kPageBytes;
+    o.hooks.on_event = [this](std::string_view event) {
+      if (event != "restore") return;
+      std::unique_lock<std::mutex> lock(walk_mu_);
+      walk_cv_.wait(lock, [this] { return walk_released_; });
+    };
+    held_ = std::make_unique<PageCache>(std::move(o));
+    EXPECT_TRUE(held_->open().ok());
+    return *held_;
+  }
+  void release_walk() {
+    {
+      std::lock_guard<std::mutex> lock(walk_mu_);
+      walk_released_ = true;
+    }
+    walk_cv_.notify_all();
   }
 
   static std::vector<char> data(uint64_t index) {
@@ -84,6 +110,10 @@ class RestoreTest : public ::testing::Test {
   std::string dir_;
   std::string id_ = PageCache::make_file_id("s3://bucket/train/shard-0001.tar", "h:etag1");
   std::atomic<int> calls_{0};
+  std::mutex walk_mu_;
+  std::condition_variable walk_cv_;
+  bool walk_released_ = false;
+  std::unique_ptr<PageCache> held_;
 };
 
 TEST_F(RestoreTest, RestartServesPagesWithoutLoading) {
@@ -108,20 +138,7 @@ TEST_F(RestoreTest, MissDuringTheWalkAdoptsThePageFile) {
     for (uint64_t i = 0; i < 3; ++i) EXPECT_FALSE(read(*c, i));
   }
   ASSERT_EQ(calls_, 3);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
-  PageCacheOptions o;
-  o.dir = dir_;
-  o.page_size = kP;
-  o.capacity = 16 * kPageBytes;
-  o.hooks.on_event = [&](std::string_view event) {
-    if (event != "restore") return;
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return release; });
-  };
-  PageCache c(std::move(o));
-  ASSERT_TRUE(c.open().ok());
+  PageCache& c = open_cache_walk_held();
   EXPECT_EQ(c.stats().pages, 0u);  // the walk is held at its start
   EXPECT_TRUE(read(c, 1));
   EXPECT_EQ(calls_, 3);
@@ -135,11 +152,7 @@ TEST_F(RestoreTest, MissDuringTheWalkAdoptsThePageFile) {
   }
   EXPECT_FALSE(read(c, 2));
   EXPECT_EQ(calls_, 4);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
-  }
-  cv.notify_all();
+  release_walk();
   c.wait_for_background();
   EXPECT_EQ(c.stats().pages, 3u);
   EXPECT_EQ(c.stats().bytes, 3 * kPageBytes);
@@ -157,20 +170,7 @@ TEST_F(RestoreTest, PrefetchDuringTheWalkAdoptsThePageFile) {
     for (uint64_t i = 0; i < 2; ++i) EXPECT_FALSE(read(*c, i));
   }
   ASSERT_EQ(calls_, 2);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
-  PageCacheOptions o;
-  o.dir = dir_;
-  o.page_size = kP;
-  o.capacity = 16 * kPageBytes;
-  o.hooks.on_event = [&](std::string_view event) {
-    if (event != "restore") return;
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return release; });
-  };
-  PageCache c(std::move(o));
-  ASSERT_TRUE(c.open().ok());
+  PageCache& c = open_cache_walk_held();
   std::vector<char> scratch(kP);
   size_t loaded = 7;
   ASSERT_TRUE(c.prefetch(id_, 1, scratch.data(), kP, loader(1), &loaded).ok());
@@ -182,11 +182,7 @@ TEST_F(RestoreTest, PrefetchDuringTheWalkAdoptsThePageFile) {
   ASSERT_TRUE(c.prefetch(id_, 5, scratch.data(), kP, loader(5), &loaded).ok());
   EXPECT_EQ(calls_, 3);
   EXPECT_EQ(loaded, kP);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
-  }
-  cv.notify_all();
+  release_walk();
   c.wait_for_background();
   EXPECT_EQ(c.stats().pages, 3u);  // 0 and 1 from the walk (1 not twice), 5 prefetched
   EXPECT_EQ(c.stats().bytes, 3 * kPageBytes);
