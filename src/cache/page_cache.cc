@@ -302,11 +302,9 @@ std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view he
   ReadOutcome out = ReadOutcome::kOk;
   if (opened) {
     path = page_path(options_.dir, options_.page_size, hex, key.index);
-    out = open_verified(path, key, expected_len, &page);
-  } else if (page->data_len > expected_len) {
-    out = ReadOutcome::kCorrupt;
+    out = open_verified(path, key, &page);
   }
-  if (out == ReadOutcome::kOk) out = read_blocks(*page, buf, begin, end);
+  if (out == ReadOutcome::kOk) out = read_blocks(*page, buf, expected_len, begin, end);
 
   bool removed = false;
   {
@@ -344,14 +342,13 @@ PageCache::ReadOutcome PageCache::read_verified(const std::string& path, const P
                                                 char* buf, size_t expected_len, size_t* len,
                                                 size_t begin, size_t end) const {
   std::shared_ptr<OpenPage> page;
-  ReadOutcome out = open_verified(path, key, expected_len, &page);
-  if (out == ReadOutcome::kOk) out = read_blocks(*page, buf, begin, end);
+  ReadOutcome out = open_verified(path, key, &page);
+  if (out == ReadOutcome::kOk) out = read_blocks(*page, buf, expected_len, begin, end);
   if (out == ReadOutcome::kOk) *len = page->data_len;
   return out;
 }
 
 PageCache::ReadOutcome PageCache::open_verified(const std::string& path, const PageKey& key,
-                                                size_t expected_len,
                                                 std::shared_ptr<OpenPage>* out) const {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? ReadOutcome::kGone : ReadOutcome::kIoError;
@@ -375,7 +372,6 @@ PageCache::ReadOutcome PageCache::open_verified(const std::string& path, const P
                                  static_cast<uint64_t>(st.st_size))) {
     return ReadOutcome::kCorrupt;
   }
-  if (h->data_len > expected_len) return ReadOutcome::kCorrupt;
   const char* table = prefix.data() + kHeaderSize;
   const size_t used = 4 * block_count(h->data_len);
   if (common::crc32c(table, used) != h->crc) return ReadOutcome::kCorrupt;
@@ -385,8 +381,10 @@ PageCache::ReadOutcome PageCache::open_verified(const std::string& path, const P
   return ReadOutcome::kOk;
 }
 
-PageCache::ReadOutcome PageCache::read_blocks(const OpenPage& page, char* buf, size_t begin,
-                                              size_t end) const {
+PageCache::ReadOutcome PageCache::read_blocks(const OpenPage& page, char* buf, size_t expected_len,
+                                              size_t begin, size_t end) const {
+  // A page longer than the caller's buffer (and than the file's size says) is never served.
+  if (page.data_len > expected_len) return ReadOutcome::kCorrupt;
   // The blocks covering [begin, end) of the data, read and checked in place in `buf`.
   end = std::min<size_t>(end, page.data_len);
   const size_t first = begin < end ? begin / kBlockSize : 0;

@@ -137,23 +137,10 @@ struct Shard {
     target->page = std::move(page);
   }
   void close_open(const PageKey& k) {
-    for (size_t i = 0; i < open.size(); ++i) {
-      if (open[i].key == k) {
-        if (i + 1 != open.size()) open[i] = std::move(open.back());
-        open.pop_back();
-        return;
-      }
-    }
+    std::erase_if(open, [&](const OpenSlot& slot) { return slot.key == k; });
   }
   void close_open_file(const FileIdRaw& id) {
-    for (size_t i = 0; i < open.size();) {
-      if (open[i].key.id == id) {
-        if (i + 1 != open.size()) open[i] = std::move(open.back());
-        open.pop_back();
-      } else {
-        ++i;
-      }
-    }
+    std::erase_if(open, [&](const OpenSlot& slot) { return slot.key.id == id; });
   }
 
   const Node* find(const PageKey& k) const {

@@ -170,14 +170,14 @@ class PageCache {
   ReadOutcome read_verified(const std::string& path, const internal::PageKey& key, char* buf,
                             size_t expected_len, size_t* len, size_t begin = 0,
                             size_t end = SIZE_MAX) const;
-  // Opens a page file and checks its header (path, index, length ≤ expected_len) and block
-  // CRC table; the open file is returned only when all of that holds.
+  // Opens a page file and checks its header (path, index, length) and block CRC table; the
+  // open file is returned only when all of that holds.
   ReadOutcome open_verified(const std::string& path, const internal::PageKey& key,
-                            size_t expected_len, std::shared_ptr<internal::OpenPage>* out) const;
+                            std::shared_ptr<internal::OpenPage>* out) const;
   // Reads the blocks of an opened page covering [begin, end) into `buf` at their page offsets
-  // and checks each against its CRC.
-  ReadOutcome read_blocks(const internal::OpenPage& page, char* buf, size_t begin,
-                          size_t end) const;
+  // and checks each against its CRC; a page longer than `expected_len` is corrupt.
+  ReadOutcome read_blocks(const internal::OpenPage& page, char* buf, size_t expected_len,
+                          size_t begin, size_t end) const;
   // While the restore walk runs: the leader of a miss adopts the page file already on disk if
   // it verifies (indexes it as a live page and publishes it to waiters).
   std::optional<size_t> adopt_restoring(const internal::PageKey& key, std::string_view hex,
