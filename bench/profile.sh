@@ -12,15 +12,9 @@
 # Prints fio's numbers and the top symbols by self time (user and kernel, in the daemon's
 # threads). Everything it starts is stopped at exit; its temp dir is removed.
 set -euo pipefail
-missing=()
-for tool in fio:fio perf:linux-perf; do
-  command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
-done
-if ((${#missing[@]})); then
-  echo "profile: installing ${missing[*]}" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# shellcheck source=bench/install-tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/install-tools.sh"
+install_tools profile fio:fio perf:linux-perf
 bin="$(realpath "$1")"
 out="$(realpath -m "${2:-$PWD/bench/results/profile}")"
 mkdir -p "$out"

@@ -16,15 +16,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 
-missing=()
-for tool in fio:fio bindfs:bindfs s3fs:s3fs rclone:rclone curl:curl; do
-  command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
-done
-if ((${#missing[@]})); then
-  echo "bench: installing ${missing[*]}" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# shellcheck source=bench/install-tools.sh
+source "$here/install-tools.sh"
+install_tools bench fio:fio bindfs:bindfs s3fs:s3fs rclone:rclone curl:curl
 if [[ ! -d "$repo/tests/s3/node_modules/s3rver" ]]; then
   # The pinned s3rver of the S3 tests (same step as scripts/install-deps.sh).
   command -v npm >/dev/null || { echo "bench: npm missing (scripts/install-deps.sh)" >&2; exit 1; }
