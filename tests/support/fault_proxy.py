@@ -73,6 +73,17 @@ def _abort(sock):
     _close(sock)
 
 
+def _shut(sock):
+    """Ends a socket's traffic from another thread without closing it. Only the thread that
+    owns a socket closes it: closing under a thread still in select/recv/send frees the
+    descriptor number, the next socket the process opens gets it, and the stale thread then
+    reads or writes that other connection's bytes."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 def _close(sock):
     try:
         sock.close()
@@ -120,8 +131,8 @@ class FaultProxy:
             if f.mode == "none":
                 # Release stalled connections: the client sees a closed connection at once.
                 for c, s in list(self._conns):
-                    _close(c)
-                    _close(s)
+                    _shut(c)
+                    _shut(s)
 
     def clear(self):
         self.set_fault(Fault())
@@ -138,11 +149,12 @@ class FaultProxy:
         with self._lock:
             self._stopping = True
             conns = list(self._conns)
-        _close(self._listener)
+        _shut(self._listener)
         for c, s in conns:
-            _close(c)
-            _close(s)
+            _shut(c)
+            _shut(s)
         self._thread.join(timeout=5)
+        _close(self._listener)
 
     # ---- internals ----
 

@@ -46,6 +46,16 @@ def make_server_cert(workdir, ca_cert, ca_key, name="server", ip="127.0.0.1"):
     return os.path.join(workdir, cert), os.path.join(workdir, key)
 
 
+def _shut(sock):
+    """Ends a socket's traffic from any thread (blocked recv/accept calls return) without
+    closing it: the thread that owns the socket closes it. The plain socket's shutdown, also
+    for a TLS socket: SSLSocket.shutdown drops the TLS state under a thread still reading."""
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 class TlsProxy:
     """Listens on 127.0.0.1 (ephemeral port); one thread per direction per connection."""
 
@@ -73,13 +83,9 @@ class TlsProxy:
         ctx.load_cert_chain(certfile, keyfile)
         with self.lock:
             self.ctx = ctx
-            conns, self.conns = list(self.conns), set()
+            conns = list(self.conns)
         for s in conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
+            _shut(s)
 
     @property
     def address(self):
@@ -117,8 +123,19 @@ class TlsProxy:
         with self.lock:
             self.conns.add(tls)
             self.conns.add(up)
-        threading.Thread(target=self._pump, args=(up, tls), daemon=True).start()
+        back = threading.Thread(target=self._pump, args=(up, tls), daemon=True)
+        back.start()
         self._pump(tls, up)
+        back.join()
+        # Only this thread closes the pair, once neither direction uses it: a socket closed
+        # under a thread still in recv/sendall frees its descriptor number, the next socket
+        # the test process opens (say, its own connection to the worker) gets it, and the
+        # stale thread then reads or writes that connection's bytes.
+        with self.lock:
+            self.conns.discard(tls)
+            self.conns.discard(up)
+        tls.close()
+        up.close()
 
     def _pump(self, src, dst):
         try:
@@ -129,27 +146,15 @@ class TlsProxy:
                 dst.sendall(chunk)
         except OSError:
             pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shut(src)
+        _shut(dst)
 
     def stop(self):
         self.stopped = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes accept(); close alone does not
-        except OSError:
-            pass
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        _shut(self.sock)  # wakes accept(); close alone does not
         with self.lock:
-            conns, self.conns = list(self.conns), set()
+            conns = list(self.conns)
         for s in conns:
-            try:
-                s.close()
-            except OSError:
-                pass
+            _shut(s)  # their threads close them
         self.thread.join(timeout=5)
+        self.sock.close()
