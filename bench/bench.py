@@ -342,6 +342,7 @@ class System:
             shutil.rmtree(self.cache, ignore_errors=True)
         os.makedirs(self.cache, exist_ok=True)
         cmd, env = self.command()
+        cmd = pinned(self.ctx, cmd)
         self.err = open(os.path.join(self.ctx.tmp, self.name + ".stderr"), "ab")
         full_env = dict(os.environ, **env)
         # An inherited AWS_CA_BUNDLE makes rclone's S3 client refuse its own transport; every
@@ -530,10 +531,21 @@ def fio(ctx, files, rw, bs, io_size=None, jobs=1, tag="fio"):
             cmd.append("--io_size=%d" % io_size)  # global: each job reads this much
         for i, f in enumerate(files):
             cmd += ["--name=%s%d" % (tag, i), "--filename=" + f.replace(":", "\\:")]
-    subprocess.run(cmd, check=True, timeout=ctx.args.fio_runtime + 120,
+    subprocess.run(pinned(ctx, cmd), check=True, timeout=ctx.args.fio_runtime + 120,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(out) as f:
         return json.load(f)["jobs"][0]["read"]
+
+
+def pinned(ctx, cmd):
+    """cmd under `taskset -c N` with --pin-cpu N (every daemon and fio on one CPU), else cmd.
+
+    A diagnostic: on these VMs a wake-up of an idle vCPU costs more than a 4 KiB FUSE read, so
+    small-read results depend on whether the scheduler puts the reader and the daemon on the
+    same CPU; pinning both takes placement out of the comparison."""
+    if ctx.args.pin_cpu is None:
+        return cmd
+    return ["taskset", "-c", str(ctx.args.pin_cpu)] + cmd
 
 
 def large_files(sysm, ctx):
@@ -872,6 +884,9 @@ def report(ctx):
           "Machine: %s CPUs, kernel %s; shared with other jobs. Scale: %s. Each value is the "
           "median of %d runs." % (os.cpu_count(), os.uname().release, json.dumps(ctx.scale),
                                   ctx.args.reps), ""]
+    pin = getattr(ctx.args, "pin_cpu", None)
+    if pin is not None:
+        md[-1:-1] = ["Every mount daemon and fio pinned to CPU %d (--pin-cpu)." % pin]
     tg = targets(rows)
     if tg:
         md += ["### Targets", "", "| issue | measure | value | target | met |",
@@ -932,7 +947,8 @@ def write_outputs(ctx):
         json.dump({"stamp": ctx.stamp, "mode": ctx.mode, "argv": sys.argv, "scale": ctx.scale,
                    "nproc": os.cpu_count(), "kernel": os.uname().release,
                    "sections_s": ctx.section_times, "cut": ctx.cut,
-                   "read_ahead_kb_seen": ctx.read_ahead_seen}, f, indent=1)
+                   "read_ahead_kb_seen": ctx.read_ahead_seen, "pin_cpu": ctx.args.pin_cpu},
+                  f, indent=1)
     print("\n".join(md))
 
 
@@ -963,6 +979,8 @@ def main():
     ap.add_argument("--fio-runtime", type=int, default=None,
                     help="cap of one fio run in s (default 30 quick, 60 full)")
     ap.add_argument("--read-ahead-kb", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--pin-cpu", type=int, default=None, metavar="N",
+                    help="run every mount daemon and fio on CPU N (taskset): placement-free numbers")
     args = ap.parse_args()
     if args.report_only:
         return report_only(args)
@@ -1056,7 +1074,8 @@ def report_only(args):
         ctx.rows = [json.loads(line) for line in f if line.strip()]
     ctx.stamp, ctx.mode, ctx.scale = meta["stamp"], meta["mode"], meta["scale"]
     ctx.cut = meta["cut"]
-    ctx.args = argparse.Namespace(reps=max(r["rep"] for r in ctx.rows) + 1)
+    ctx.args = argparse.Namespace(reps=max(r["rep"] for r in ctx.rows) + 1,
+                                  pin_cpu=meta.get("pin_cpu"))
     md = report(ctx)
     with open(os.path.join(ctx.out, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
