@@ -276,8 +276,26 @@ std::optional<size_t> PageCache::read_cached(std::string_view file_id, uint64_t 
   return len;
 }
 
+std::optional<size_t> PageCache::read_cached_aligned(std::string_view file_id, uint64_t page_index,
+                                                     size_t begin, size_t end, char* buf,
+                                                     size_t expected_len) {
+  // Packed blocks fill exactly [begin, end) only when the range starts and ends on a block
+  // boundary (or at the page's end); anything else would write past the caller's buffer.
+  if (begin % kBlockSize != 0 || (end % kBlockSize != 0 && end != expected_len) || begin >= end) {
+    return std::nullopt;
+  }
+  if (!active()) return std::nullopt;
+  auto raw = parse_file_id(file_id);
+  if (!raw.ok()) return std::nullopt;
+  auto len = try_hit(PageKey{*raw, page_index}, file_id, buf, expected_len, begin, end,
+                     Placement::kPacked);
+  if (len) stats_.hits.fetch_add(1);
+  return len;
+}
+
 std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view hex, char* buf,
-                                         size_t expected_len, size_t begin, size_t end) {
+                                         size_t expected_len, size_t begin, size_t end,
+                                         Placement placement) {
   Shard& s = shard_for(key);
   uint32_t gen = 0;
   uint32_t bytes = 0;
@@ -304,7 +322,7 @@ std::optional<size_t> PageCache::try_hit(const PageKey& key, std::string_view he
     path = page_path(options_.dir, options_.page_size, hex, key.index);
     out = open_verified(path, key, &page);
   }
-  if (out == ReadOutcome::kOk) out = read_blocks(*page, buf, expected_len, begin, end);
+  if (out == ReadOutcome::kOk) out = read_blocks(*page, buf, expected_len, begin, end, placement);
 
   bool removed = false;
   {
@@ -382,7 +400,7 @@ PageCache::ReadOutcome PageCache::open_verified(const std::string& path, const P
 }
 
 PageCache::ReadOutcome PageCache::read_blocks(const OpenPage& page, char* buf, size_t expected_len,
-                                              size_t begin, size_t end) const {
+                                              size_t begin, size_t end, Placement placement) const {
   // A page longer than the caller's buffer (and than the file's size says) is never served.
   if (page.data_len > expected_len) return ReadOutcome::kCorrupt;
   // The blocks covering [begin, end) of the data, read and checked in place in `buf`.
@@ -392,14 +410,15 @@ PageCache::ReadOutcome PageCache::read_blocks(const OpenPage& page, char* buf, s
   const size_t from = first * kBlockSize;
   const size_t to = std::min<size_t>(last * kBlockSize, page.data_len);
   if (to <= from) return ReadOutcome::kOk;
+  char* dst = placement == Placement::kPacked ? buf : buf + from;
   int err = 0;
-  if (!pread_all(page.fd, buf + from, to - from,
+  if (!pread_all(page.fd, dst, to - from,
                  static_cast<off_t>(data_offset(options_.page_size) + from), &err)) {
     return err != 0 ? ReadOutcome::kIoError : ReadOutcome::kCorrupt;
   }
   thread_local std::vector<uint32_t> crcs;
   crcs.resize(last - first);
-  common::crc32c_blocks(buf + from, to - from, kBlockSize, crcs.data());
+  common::crc32c_blocks(dst, to - from, kBlockSize, crcs.data());
   for (size_t i = first; i < last; ++i) {
     if (crcs[i - first] != block_crc(page.table.data(), i)) return ReadOutcome::kCorrupt;
   }

@@ -22,6 +22,7 @@
 
 #include "alluxio_fuse/cache/fetch_pool.h"
 #include "alluxio_fuse/cache/page_cache.h"
+#include "alluxio_fuse/cache/page_file.h"
 #include "alluxio_fuse/common/hash.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/fs/file_system.h"
@@ -277,13 +278,19 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
     const bool whole = begin == 0 && end == expected;
     char* target = whole ? out : scratch_page(expected);
     if (!whole) {
-      // A partial read of a cached page reads and verifies only the 4 KiB blocks it needs.
-      if (auto len = page_cache_->read_cached(h.file_id, index, begin, end, target, expected)) {
+      // A partial read of a cached page reads and verifies only the 4 KiB blocks it needs; a
+      // block-aligned one (what 4 KiB random reads are) straight into the reply buffer.
+      const bool aligned =
+          begin % cache::kBlockSize == 0 && (end % cache::kBlockSize == 0 || end == expected);
+      auto len = aligned
+                     ? page_cache_->read_cached_aligned(h.file_id, index, begin, end, out, expected)
+                     : page_cache_->read_cached(h.file_id, index, begin, end, target, expected);
+      if (len) {
         if (*len != expected) {
           invalidate_file(h);
           return Status(Code::kIo, "file changed during read: " + h.key);
         }
-        std::memcpy(out, target + begin, end - begin);
+        if (!aligned) std::memcpy(out, target + begin, end - begin);
         stats_.read_bytes_cache.fetch_add(end - begin, std::memory_order_relaxed);
         return end - begin;
       }

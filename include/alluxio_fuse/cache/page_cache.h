@@ -125,6 +125,13 @@ class PageCache {
   // get_or_load); the caller then loads the page with get_or_load. Never loads.
   std::optional<size_t> read_cached(std::string_view file_id, uint64_t page_index, size_t begin,
                                     size_t end, char* buf, size_t expected_len);
+  // The same for a block-aligned range (`begin` a multiple of kBlockSize, `end` one too or the
+  // page's end), with the bytes placed at buf[0 .. end - begin): a 4 KiB read lands straight
+  // in its reply buffer, with no page-sized scratch buffer and no copy. nullopt, without
+  // touching the page, for an unaligned range.
+  std::optional<size_t> read_cached_aligned(std::string_view file_id, uint64_t page_index,
+                                            size_t begin, size_t end, char* buf,
+                                            size_t expected_len);
 
   // Readahead: loads and stores the page unless it is cached or already being loaded, using
   // `scratch` (at least `expected_len` bytes) as the buffer. The stored page is marked
@@ -163,10 +170,15 @@ class PageCache {
   bool active() const { return opened_.load() && stats_.enabled.load(); }
   internal::Shard& shard_for(const internal::PageKey& key) const;
 
-  // A hit fills the 4 KiB blocks covering [begin, end) of the page into `buf` at their page
-  // offsets, each checked against its CRC, and returns the page's length.
+  // Where read_blocks puts the blocks it reads: at their offsets within the page, or packed
+  // from the start of the buffer.
+  enum class Placement { kPageOffsets, kPacked };
+
+  // A hit fills the 4 KiB blocks covering [begin, end) of the page into `buf` (as `placement`
+  // says), each checked against its CRC, and returns the page's length.
   std::optional<size_t> try_hit(const internal::PageKey& key, std::string_view hex, char* buf,
-                                size_t expected_len, size_t begin = 0, size_t end = SIZE_MAX);
+                                size_t expected_len, size_t begin = 0, size_t end = SIZE_MAX,
+                                Placement placement = Placement::kPageOffsets);
   ReadOutcome read_verified(const std::string& path, const internal::PageKey& key, char* buf,
                             size_t expected_len, size_t* len, size_t begin = 0,
                             size_t end = SIZE_MAX) const;
@@ -174,10 +186,11 @@ class PageCache {
   // open file is returned only when all of that holds.
   ReadOutcome open_verified(const std::string& path, const internal::PageKey& key,
                             std::shared_ptr<internal::OpenPage>* out) const;
-  // Reads the blocks of an opened page covering [begin, end) into `buf` at their page offsets
-  // and checks each against its CRC; a page longer than `expected_len` is corrupt.
+  // Reads the blocks of an opened page covering [begin, end) into `buf` (at their page offsets,
+  // or packed) and checks each against its CRC; a page longer than `expected_len` is corrupt.
   ReadOutcome read_blocks(const internal::OpenPage& page, char* buf, size_t expected_len,
-                          size_t begin, size_t end) const;
+                          size_t begin, size_t end,
+                          Placement placement = Placement::kPageOffsets) const;
   // While the restore walk runs: the leader of a miss adopts the page file already on disk if
   // it verifies (indexes it as a live page and publishes it to waiters).
   std::optional<size_t> adopt_restoring(const internal::PageKey& key, std::string_view hex,
