@@ -4,7 +4,9 @@
 // Design: open() does only O(1) work on the disk — it renames `tmp/` and stale page-size
 // directories into `<dir>/.trash/` — so start-up never waits for a large cache. One
 // background thread then empties the trash, walks `<dir>/<P>/` and indexes every page file
-// whose header agrees with its path and length (the CRC waits for the first read). Pages are
+// whose header agrees with its path and length (the CRC waits for the first read); the files
+// it finds first, within the open-file bound, stay open with their block CRC table checked,
+// so a restarted daemon's first hit on them needs no open(). Pages are
 // admitted newest mtime first, each behind all live pages in LRU order; whatever no longer
 // fits under the capacity (it was lowered) is the oldest and is deleted. A page that a live
 // load stored or is loading meanwhile wins over the restored one. drop_file() during the walk
@@ -19,9 +21,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 #include "alluxio_fuse/cache/page_cache.h"
+#include "alluxio_fuse/common/hash.h"
 #include "page_index.h"
 
 namespace alluxio_fuse::cache {
@@ -63,26 +67,44 @@ struct Candidate {
   uint32_t bytes = 0;
   int64_t mtime_ns = 0;
   std::string path;
+  // The file, still open with its block CRC table checked, for the first pages found (within
+  // the open-file bound): once indexed, the page's first hit after a restart skips the open.
+  std::shared_ptr<internal::OpenPage> page;
 };
 
-// Checks the header of a restored page file against its path and length; fills `c`.
-bool valid_page_file(const std::string& path, uint32_t page_size, Candidate* c) {
+// Checks the header of a restored page file against its path and length; fills `c`. With
+// `keep_open`, also reads the block CRC table and, when the table verifies, keeps the file
+// open in c->page (a table that does not verify is left to the first read, as before).
+bool valid_page_file(const std::string& path, uint32_t page_size, bool keep_open, Candidate* c) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;
+  auto file = std::make_shared<internal::OpenPage>(fd);  // closes fd unless kept
   struct stat st {};
-  char header[kHeaderSize];
-  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-            st.st_size >= static_cast<off_t>(kHeaderSize) &&
-            ::pread(fd, header, kHeaderSize, 0) == static_cast<ssize_t>(kHeaderSize);
-  ::close(fd);
-  if (!ok) return false;
-  auto h = decode_header(header);
+  const size_t want = keep_open ? kHeaderSize + table_bytes(page_size) : kHeaderSize;
+  thread_local std::vector<char> prefix;
+  prefix.resize(want);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size < static_cast<off_t>(kHeaderSize) ||
+      ::pread(fd, prefix.data(), kHeaderSize, 0) != static_cast<ssize_t>(kHeaderSize)) {
+    return false;
+  }
+  auto h = decode_header(prefix.data());
   if (!h.ok() ||
       !header_matches(*h, page_size, c->key.index, c->key.id, static_cast<uint64_t>(st.st_size))) {
     return false;
   }
   c->bytes = static_cast<uint32_t>(st.st_size);
   c->mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  if (keep_open) {
+    const size_t used = 4 * block_count(h->data_len);
+    const ssize_t n = ::pread(fd, prefix.data() + kHeaderSize, used, kHeaderSize);
+    if (n == static_cast<ssize_t>(used) &&
+        common::crc32c(prefix.data() + kHeaderSize, used) == h->crc) {
+      file->data_len = h->data_len;
+      file->table.assign(prefix.data() + kHeaderSize, prefix.data() + kHeaderSize + used);
+      c->page = std::move(file);
+    }
+  }
   return true;
 }
 
@@ -229,6 +251,9 @@ void PageCache::restore() {
   remove_tree(options_.dir + "/.trash");
 
   std::vector<Candidate> found;
+  // Page files the walk may keep open: the bound of the open-file set (page_index.h).
+  const size_t open_budget = shards_[0].open_cap * internal::kShardCount;
+  size_t kept_open = 0;
   std::error_code ec;
   for (fs::directory_iterator b(root_, ec), end; !ec && b != end && !stopping_; b.increment(ec)) {
     const std::string bucket = b->path().filename().string();
@@ -254,10 +279,12 @@ void PageCache::restore() {
         c.key.id = *raw;
         c.path = p->path().string();
         if (!parse_page_index(p->path().filename().string(), &c.key.index) ||
-            dropped_during_restore(c.key) || !valid_page_file(c.path, options_.page_size, &c)) {
+            dropped_during_restore(c.key) ||
+            !valid_page_file(c.path, options_.page_size, kept_open < open_budget, &c)) {
           remove_tree(p->path());
           continue;
         }
+        if (c.page) ++kept_open;
         found.push_back(std::move(c));
         ++kept;
       }
@@ -270,7 +297,7 @@ void PageCache::restore() {
   uint64_t tick = internal::kLiveTickBase - 1;
   size_t indexed = 0;
   size_t deleted = 0;
-  for (const Candidate& c : found) {
+  for (Candidate& c : found) {
     if (stopping_) break;
     // Newest first: a page that does not fit now is older than all admitted ones.
     uint64_t cur = stats_.bytes.load();
@@ -282,6 +309,7 @@ void PageCache::restore() {
       }
     }
     if (!fits) {
+      c.page.reset();
       ::unlink(c.path.c_str());
       ++deleted;
       continue;
@@ -303,6 +331,8 @@ void PageCache::restore() {
           auto [it, inserted] = s.nodes.insert(n);
           (void)inserted;
           s.link_back(&*it);
+          // Newest first: a full shard keeps the newer files it already holds.
+          if (c.page && s.open.size() < s.open_cap) s.keep_open(c.key, n.gen, c.page);
           stats_.pages.fetch_add(1);
           admitted = true;
         }

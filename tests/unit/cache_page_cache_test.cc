@@ -1,6 +1,7 @@
 // PageCache on a real temporary directory: hits, single flight, verification, eviction,
 // version drops, the directory lock and insert failures. Threads are ordered with latches and
 // the cache's test hooks, never with sleeps.
+// test-deps: af_test_support
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "alluxio_fuse/cache/page_cache.h"
+#include "open_files.h"
 
 namespace alluxio_fuse::cache {
 namespace {
@@ -331,14 +333,7 @@ TEST_F(PageCacheTest, AlignedPartialReadsLandPackedInTheirBuffer) {
 
 // Descriptors of this process open on page files under `dir` (not its .lock).
 size_t open_files_under(const std::string& dir) {
-  const std::string root = dir + "/" + std::to_string(kP) + "/";
-  size_t n = 0;
-  for (auto& e : fs::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    auto target = fs::read_symlink(e.path(), ec);
-    if (!ec && target.string().rfind(root, 0) == 0) ++n;
-  }
-  return n;
+  return alluxio_fuse::testing::open_files_under(dir + "/" + std::to_string(kP) + "/");
 }
 
 // A hit keeps its verified page file open for the next one; the next hit still checks the

@@ -1,6 +1,7 @@
 // PageCache restore on restart (page-cache.md §4.3): a new instance on the same directory
 // serves the old pages without loading, deletes everything that is not a valid page file,
 // orders the LRU by mtime and trims to a lowered capacity.
+// test-deps: af_test_support
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "alluxio_fuse/cache/page_cache.h"
+#include "open_files.h"
 
 namespace alluxio_fuse::cache {
 namespace {
@@ -188,6 +190,48 @@ TEST_F(RestoreTest, PrefetchDuringTheWalkAdoptsThePageFile) {
   EXPECT_EQ(c.stats().bytes, 3 * kPageBytes);
   EXPECT_TRUE(read(c, 1));
   EXPECT_EQ(calls_, 3);
+}
+
+// A restarted daemon's first hit on a page need not open its file: the walk keeps the files it
+// indexes open (block CRC table checked), within the open-file bound, and every hit still
+// checks the CRC of each block it serves.
+TEST_F(RestoreTest, WalkKeepsPageFilesOpenForTheirFirstHit) {
+  {
+    auto c = open_cache();
+    for (uint64_t i = 0; i < 4; ++i) EXPECT_FALSE(read(*c, i));
+  }
+  ASSERT_EQ(calls_, 4);
+  const std::string pages = root() + "/";
+  ASSERT_EQ(alluxio_fuse::testing::open_files_under(pages), 0u);
+  auto c = open_cache();
+  EXPECT_EQ(c->stats().pages, 4u);
+  EXPECT_EQ(alluxio_fuse::testing::open_files_under(pages), 4u);
+  for (uint64_t i = 0; i < 4; ++i) EXPECT_TRUE(read(*c, i)) << i;
+  EXPECT_EQ(alluxio_fuse::testing::open_files_under(pages), 4u);  // no second descriptor
+  EXPECT_EQ(calls_, 4);
+  // A byte flipped in a file the walk opened is caught at its next hit and refetched.
+  {
+    std::fstream f(path(2), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(data_offset(kP) + 5));
+    f.put('\x7f');
+  }
+  EXPECT_FALSE(read(*c, 2));
+  EXPECT_EQ(calls_, 5);
+  EXPECT_EQ(c->stats().corrupt, 1u);
+  c.reset();
+  EXPECT_EQ(alluxio_fuse::testing::open_files_under(pages), 0u);  // closed with the cache
+
+  // No open-file budget (max_open_files below one per shard): the walk keeps nothing open.
+  PageCacheOptions o;
+  o.dir = dir_;
+  o.page_size = kP;
+  o.capacity = 16 * kPageBytes;
+  o.max_open_files = 1;
+  PageCache bounded(std::move(o));
+  ASSERT_TRUE(bounded.open().ok());
+  bounded.wait_for_background();
+  EXPECT_EQ(bounded.stats().pages, 4u);
+  EXPECT_EQ(alluxio_fuse::testing::open_files_under(pages), 0u);
 }
 
 TEST_F(RestoreTest, GarbageIsDeleted) {
