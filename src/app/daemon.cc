@@ -3,7 +3,11 @@
 #include "daemon.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/router/backend.h"
@@ -29,6 +33,21 @@ class MetricsOpObserver final : public fuse::OpObserver {
  private:
   metrics::Metrics& metrics_;
 };
+
+// Raises the soft descriptor limit to the hard one. systemd starts services with a soft limit
+// of 1024 (hard 524288), and the page cache keeps at most a quarter of the soft limit of page
+// files open; nothing here uses select(), so the hard limit is safe to take.
+void raise_fd_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    spdlog::info("descriptor limit raised from {} to {}", before, rl.rlim_cur);
+  } else {
+    spdlog::warn("cannot raise the descriptor limit from {}: {}", before, std::strerror(errno));
+  }
+}
 
 }  // namespace
 
@@ -169,6 +188,7 @@ Status Daemon::start(int* exit_code) {
   *exit_code = 1;
   spdlog::info("alluxio-fuse starting: mount point {}, ufs_root {}, mode: {}", mountpoint_,
                config_.ufs_root, config::describe_mode(config_));
+  raise_fd_limit();
   metrics_ = std::make_unique<metrics::Metrics>();  // build_info from common/build_info.h
   op_observer_ = std::make_unique<MetricsOpObserver>(*metrics_);
   AF_RETURN_IF_ERROR(build_store(exit_code));

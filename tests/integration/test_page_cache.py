@@ -12,6 +12,7 @@ Reads use `mount.direct_io` so every read reaches the daemon instead of the kern
 Knob: AF_IT_CACHE_MIB (dataset size, default 200; the issue's figure is 500).
 """
 import os
+import resource
 import time
 
 import harness
@@ -183,3 +184,24 @@ class CorruptionTest(PageCacheTestCase):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class DescriptorLimitTest(PageCacheTestCase):
+    def test_the_daemon_raises_a_low_soft_descriptor_limit_to_the_hard_one(self):
+        # systemd starts services with a soft limit of 1024, and the page cache keeps at most a
+        # quarter of the soft limit of page files open; the daemon takes the hard limit.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        low = min(256, hard)
+        self.assertLess(low, hard, "this test needs a hard limit above 256")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
+        try:
+            m, _ = self.mount()  # the daemon inherits the low soft limit
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        with open("/proc/%d/limits" % m.proc.pid) as f:
+            line = next(ln for ln in f if ln.startswith("Max open files"))
+        got_soft, got_hard = line.split()[3:5]
+        self.assertEqual(int(got_hard), hard, line)
+        self.assertEqual(int(got_soft), hard, line)
+        self.put("f.bin", 3 * MiB + 5, 41)
+        self.check_read(m, "f.bin")
