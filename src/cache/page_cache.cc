@@ -390,11 +390,7 @@ PageCache::ReadOutcome PageCache::open_verified(const std::string& path, const P
                                  static_cast<uint64_t>(st.st_size))) {
     return ReadOutcome::kCorrupt;
   }
-  const char* table = prefix.data() + kHeaderSize;
-  const size_t used = 4 * block_count(h->data_len);
-  if (common::crc32c(table, used) != h->crc) return ReadOutcome::kCorrupt;
-  page->data_len = h->data_len;
-  page->table.assign(table, table + used);
+  if (!page->take_table(*h, prefix.data() + kHeaderSize)) return ReadOutcome::kCorrupt;
   *out = std::move(page);
   return ReadOutcome::kOk;
 }

@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "alluxio_fuse/cache/page_cache.h"
-#include "alluxio_fuse/common/hash.h"
 #include "page_index.h"
 
 namespace alluxio_fuse::cache {
@@ -97,11 +96,8 @@ bool valid_page_file(const std::string& path, uint32_t page_size, bool keep_open
   c->mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   if (keep_open) {
     const size_t used = 4 * block_count(h->data_len);
-    const ssize_t n = ::pread(fd, prefix.data() + kHeaderSize, used, kHeaderSize);
-    if (n == static_cast<ssize_t>(used) &&
-        common::crc32c(prefix.data() + kHeaderSize, used) == h->crc) {
-      file->data_len = h->data_len;
-      file->table.assign(prefix.data() + kHeaderSize, prefix.data() + kHeaderSize + used);
+    if (::pread(fd, prefix.data() + kHeaderSize, used, kHeaderSize) == static_cast<ssize_t>(used) &&
+        file->take_table(*h, prefix.data() + kHeaderSize)) {
       c->page = std::move(file);
     }
   }

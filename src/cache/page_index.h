@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "alluxio_fuse/cache/page_file.h"
+#include "alluxio_fuse/common/hash.h"
 #include "alluxio_fuse/common/status.h"
 
 namespace alluxio_fuse::cache::internal {
@@ -68,6 +69,15 @@ struct OpenPage {
   ~OpenPage() { ::close(fd); }
   OpenPage(const OpenPage&) = delete;
   OpenPage& operator=(const OpenPage&) = delete;
+  // Takes the block CRC table read from the file (`table`, as stored after the header) when
+  // its CRC matches the header's; false, and nothing taken, when it does not.
+  bool take_table(const PageHeader& h, const char* table) {
+    const size_t used = 4 * block_count(h.data_len);
+    if (common::crc32c(table, used) != h.crc) return false;
+    data_len = h.data_len;
+    this->table.assign(table, table + used);
+    return true;
+  }
   const int fd;
   uint32_t data_len = 0;
   std::vector<char> table;  // the block CRC table as stored (4 bytes per block)
