@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "alluxio_fuse/cache/page_cache.h"
+#include "file_bytes.h"
 #include "open_files.h"
 
 namespace alluxio_fuse::cache {
@@ -90,6 +91,16 @@ PageCacheOptions options(const std::string& dir, uint64_t capacity_pages = 16) {
   o.dir = dir;
   o.page_size = kP;
   o.capacity = capacity_pages * kPageBytes;
+  return o;
+}
+
+// Pages of 16 blocks, for the tests of partial (block-wise) reads; room for 4 of them.
+constexpr uint32_t kBig = 16 * 4096;
+PageCacheOptions big_page_options(const std::string& dir) {
+  PageCacheOptions o;
+  o.dir = dir;
+  o.page_size = kBig;
+  o.capacity = 4 * page_file_size(kBig, kBig);
   return o;
 }
 
@@ -221,15 +232,7 @@ TEST_F(PageCacheTest, PinnedPageIsNotEvicted) {
 TEST_F(PageCacheTest, FlippedByteIsDetectedAndRefetched) {
   open_cache(options(dir_.path()));
   read_page(0, false);
-  {
-    std::fstream f(path(0), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(data_offset(kP) + 1000);
-    char c = 0;
-    f.read(&c, 1);
-    c ^= 0x01;
-    f.seekp(data_offset(kP) + 1000);
-    f.write(&c, 1);
-  }
+  { ASSERT_TRUE(alluxio_fuse::testing::flip_byte(path(0), data_offset(kP) + 1000)); }
   read_page(0, false);
   EXPECT_EQ(loader_.calls, 2);
   EXPECT_EQ(cache_->stats().corrupt, 1u);
@@ -240,12 +243,7 @@ TEST_F(PageCacheTest, FlippedByteIsDetectedAndRefetched) {
 // Format 2: a partial read verifies and serves only the 4 KiB blocks it covers, so a flipped
 // byte is caught by the read that would serve it, and never by-passed.
 TEST_F(PageCacheTest, PartialReadsVerifyOnlyTheirBlocks) {
-  constexpr uint32_t kBig = 16 * 4096;
-  PageCacheOptions o;
-  o.dir = dir_.path();
-  o.page_size = kBig;
-  o.capacity = 4 * page_file_size(kBig, kBig);
-  open_cache(std::move(o));
+  open_cache(big_page_options(dir_.path()));
   std::vector<char> buf(kBig);
   auto r = cache_->get_or_load(id_, 0, buf.data(), kBig, loader_.make(0, kBig), nullptr);
   ASSERT_TRUE(r.ok());
@@ -258,11 +256,7 @@ TEST_F(PageCacheTest, PartialReadsVerifyOnlyTheirBlocks) {
   EXPECT_FALSE(cache_->read_cached(id_, 1, 0, 10, part.data(), kBig).has_value());  // a miss
 
   const std::string file = page_path(dir_.path(), kBig, id_, 0);
-  {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(data_offset(kBig) + 10 * 4096 + 3));
-    f.put(static_cast<char>(want[10 * 4096 + 3] ^ 0x40));
-  }
+  ASSERT_TRUE(alluxio_fuse::testing::flip_byte(file, data_offset(kBig) + 10 * 4096 + 3, 0x40));
   // Other blocks still verify and are served; the damaged one is not.
   EXPECT_TRUE(cache_->read_cached(id_, 0, 0, 4096, part.data(), kBig).has_value());
   EXPECT_TRUE(std::equal(part.begin(), part.begin() + 4096, want.begin()));
@@ -281,13 +275,8 @@ TEST_F(PageCacheTest, PartialReadsVerifyOnlyTheirBlocks) {
 // 4 KiB random reads: a block-aligned range is read and verified straight into a buffer of
 // exactly its size (ASan checks nothing lands past it), down to a short last page.
 TEST_F(PageCacheTest, AlignedPartialReadsLandPackedInTheirBuffer) {
-  constexpr uint32_t kBig = 16 * 4096;
   constexpr size_t kShort = 3 * 4096 + 100;  // a file's last page
-  PageCacheOptions o;
-  o.dir = dir_.path();
-  o.page_size = kBig;
-  o.capacity = 4 * page_file_size(kBig, kBig);
-  open_cache(std::move(o));
+  open_cache(big_page_options(dir_.path()));
   std::vector<char> page(kBig);
   ASSERT_TRUE(cache_->get_or_load(id_, 0, page.data(), kBig, loader_.make(0, kBig), nullptr).ok());
   ASSERT_TRUE(
@@ -319,12 +308,8 @@ TEST_F(PageCacheTest, AlignedPartialReadsLandPackedInTheirBuffer) {
   EXPECT_TRUE(cache_->contains(id_, 0));
 
   // A damaged block is caught in the packed placement too, and never served.
-  {
-    std::fstream f(page_path(dir_.path(), kBig, id_, 0),
-                   std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(data_offset(kBig) + 9 * 4096 + 7));
-    f.put(static_cast<char>(want0[9 * 4096 + 7] ^ 0x01));
-  }
+  ASSERT_TRUE(alluxio_fuse::testing::flip_byte(page_path(dir_.path(), kBig, id_, 0),
+                                               data_offset(kBig) + 9 * 4096 + 7));
   EXPECT_FALSE(cache_->read_cached_aligned(id_, 0, 9 * 4096, 10 * 4096, block.data(), kBig));
   EXPECT_EQ(cache_->stats().corrupt, 1u);
   EXPECT_FALSE(cache_->contains(id_, 0));
@@ -346,11 +331,7 @@ TEST_F(PageCacheTest, KeptOpenPageFileStillVerifiesEveryHit) {
   EXPECT_EQ(open_files_under(dir_.path()), 1u);
   read_page(0, true);
   EXPECT_EQ(open_files_under(dir_.path()), 1u);  // the same open file
-  {
-    std::fstream f(path(0), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(data_offset(kP) + 77));
-    f.put(static_cast<char>(page_data(0, kP)[77] ^ 0x10));
-  }
+  ASSERT_TRUE(alluxio_fuse::testing::flip_byte(path(0), data_offset(kP) + 77, 0x10));
   read_page(0, false);
   EXPECT_EQ(loader_.calls, 2);
   EXPECT_EQ(cache_->stats().corrupt, 1u);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "alluxio_fuse/cache/page_cache.h"
+#include "file_bytes.h"
 #include "open_files.h"
 
 namespace alluxio_fuse::cache {
@@ -147,11 +148,7 @@ TEST_F(RestoreTest, MissDuringTheWalkAdoptsThePageFile) {
   EXPECT_EQ(c.stats().pages, 1u);
   EXPECT_EQ(c.stats().bytes, kPageBytes);
   // A corrupt page file is not adopted: loaded instead.
-  {
-    std::fstream f(path(2), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(data_offset(kP) + 5));
-    f.put('\x7f');
-  }
+  ASSERT_TRUE(alluxio_fuse::testing::flip_byte(path(2), data_offset(kP) + 5, 0x7f));
   EXPECT_FALSE(read(c, 2));
   EXPECT_EQ(calls_, 4);
   release_walk();
@@ -210,11 +207,7 @@ TEST_F(RestoreTest, WalkKeepsPageFilesOpenForTheirFirstHit) {
   EXPECT_EQ(alluxio_fuse::testing::open_files_under(pages), 4u);  // no second descriptor
   EXPECT_EQ(calls_, 4);
   // A byte flipped in a file the walk opened is caught at its next hit and refetched.
-  {
-    std::fstream f(path(2), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(data_offset(kP) + 5));
-    f.put('\x7f');
-  }
+  ASSERT_TRUE(alluxio_fuse::testing::flip_byte(path(2), data_offset(kP) + 5, 0x7f));
   EXPECT_FALSE(read(*c, 2));
   EXPECT_EQ(calls_, 5);
   EXPECT_EQ(c->stats().corrupt, 1u);
@@ -283,11 +276,7 @@ TEST_F(RestoreTest, CrcIsCheckedAtFirstReadNotAtRestore) {
     auto c = open_cache();
     read(*c, 0);
   }
-  {
-    std::fstream f(path(0), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(data_offset(kP) + 7);
-    f.put('\x5a' ^ data(0)[7]);
-  }
+  ASSERT_TRUE(alluxio_fuse::testing::flip_byte(path(0), data_offset(kP) + 7, 0x5a));
   auto c = open_cache();
   EXPECT_TRUE(c->contains(id_, 0));  // indexed: header and length are fine
   EXPECT_FALSE(read(*c, 0));
