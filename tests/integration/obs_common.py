@@ -9,6 +9,7 @@
 Stdlib only, like harness.py; every process started here has a stop() that never raises.
 """
 import hashlib
+import json
 import os
 import random
 import re
@@ -115,6 +116,34 @@ class Cluster:
         pid = path_id(key)
         return sum(c.get("by_path_id", {}).get(pid, {}).get(endpoint, 0)
                    for c in self.counters())
+
+    def owners(self, rels, scratch):
+        """The first-choice worker host of each path (relative to the UFS root), asked of
+        `alluxio-fuse route --raw` with this cluster's config (written under `scratch`)."""
+        conf = os.path.join(scratch, "route.yaml")
+        harness.write_yaml(conf, self.config())
+        out = harness.run_cli(["route", "--config", conf, "--raw", "--json", "--count", "1"]
+                              + [self.key(r) for r in rels], timeout=30)
+        if out.returncode != 0:
+            raise AssertionError("alluxio-fuse route failed: %s" % out.stderr)
+        return [e["candidates"][0]["host"] for e in json.loads(out.stdout)]
+
+    def spread(self, count, scratch, pattern="data/f%03d.bin"):
+        """`count` names from `pattern` chosen so that every worker owns at least
+        count // len(hosts) of them. The ring depends on the UFS root (a fresh temp dir), and
+        with few virtual nodes a fixed list of names can miss a worker entirely."""
+        want = count // len(self.hosts)
+        names = [pattern % i for i in range(count * 8)]
+        taken = {h: [] for h in self.hosts}
+        for rel, host in zip(names, self.owners(names, scratch)):
+            if len(taken[host]) < want:
+                taken[host].append(rel)
+        chosen = [r for rels in taken.values() for r in rels]
+        if len(chosen) < want * len(self.hosts):
+            raise AssertionError("no spread over the workers in %d names: %s"
+                                 % (len(names), {h: len(r) for h, r in taken.items()}))
+        rest = [r for r in names if r not in chosen]
+        return sorted(chosen + rest[:count - len(chosen)])
 
     def stop(self):
         for w in self.workers.values():

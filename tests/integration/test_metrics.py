@@ -62,8 +62,7 @@ class MetricsTestCase(harness.TempDirTestCase):
 class WorkloadCountsTest(MetricsTestCase):
     def test_scrape_shows_exactly_what_the_workload_implies(self):
         files = {}
-        for i in range(18):
-            rel = "data/f%02d.bin" % i
+        for i, rel in enumerate(self.cluster.spread(18, self.tmp)):
             size = 2 * MiB + 1000 * i + 1
             oc.write_random(os.path.join(self.ufs, rel), size, seed=i)
             files[rel] = size
