@@ -262,19 +262,6 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
   if (auto kept = read_kept(h, index, begin, end, expected, out)) return *kept;
 
   if (!h.file_id.empty() && page_cache_->enabled()) {
-    store::Source source = store::Source::kUfs;
-    PageLoad load{store_, h.key, page_start, expected, h.size, &source};
-    cache::PageCache::Loader loader = [&](char* buf, size_t cap) -> Result<size_t> {
-      cache::FetchPool::Slot slot;
-      if (fetch_pool_ != nullptr) slot = fetch_pool_->acquire_demand();
-      auto got = load(buf, cap);
-      if (got.ok()) {
-        auto& fetched =
-            source == store::Source::kWorker ? stats_.fetch_bytes_worker : stats_.fetch_bytes_ufs;
-        fetched.fetch_add(*got, std::memory_order_relaxed);
-      }
-      return got;
-    };
     const bool whole = begin == 0 && end == expected;
     char* target = whole ? out : scratch_page(expected);
     if (!whole) {
@@ -295,6 +282,20 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
         return end - begin;
       }
     }
+    // Built only here: a hit above never needs it (a std::function is a heap allocation).
+    store::Source source = store::Source::kUfs;
+    PageLoad load{store_, h.key, page_start, expected, h.size, &source};
+    cache::PageCache::Loader loader = [&](char* buf, size_t cap) -> Result<size_t> {
+      cache::FetchPool::Slot slot;
+      if (fetch_pool_ != nullptr) slot = fetch_pool_->acquire_demand();
+      auto got = load(buf, cap);
+      if (got.ok()) {
+        auto& fetched =
+            source == store::Source::kWorker ? stats_.fetch_bytes_worker : stats_.fetch_bytes_ufs;
+        fetched.fetch_add(*got, std::memory_order_relaxed);
+      }
+      return got;
+    };
     bool hit = false;
     auto got = page_cache_->get_or_load(h.file_id, index, target, expected, loader, &hit);
     if (!got.ok()) {
@@ -504,8 +505,13 @@ std::shared_ptr<FileSystem::ReadHandle> FileSystem::current_reader(FileHandle& f
     reader = fh.reader;
   }
   if (!reader) return reader;
-  std::string key = node_key(*fh.node);
-  if (key == reader->key) return reader;
+  std::string key;
+  {
+    // Compared under the lock, copied only on a rename: this runs on every read.
+    std::lock_guard<std::mutex> lock(inodes_mu_);
+    if (fh.node->key == reader->key) return reader;
+    key = fh.node->key;
+  }
   // Renamed while open: the same version now lives under the new key (POSIX: the open file
   // keeps reading). Readahead state is not carried over; it restarts.
   auto moved = std::make_shared<ReadHandle>();
