@@ -100,6 +100,16 @@ def run_cli(args, timeout=60, env=None):
     return run_cmd([BINARY] + list(args), timeout=timeout, env=env)
 
 
+def route_hosts(conf, keys, count):
+    """The ordered candidate hosts of each full key, from `alluxio-fuse route --raw --json`
+    with the config file `conf`: one list of `count` hosts per key."""
+    out = run_cli(["route", "--config", conf, "--raw", "--json", "--count", str(count)]
+                  + list(keys), timeout=30)
+    if out.returncode != 0:
+        raise AssertionError("alluxio-fuse route failed: %s" % out.stderr)
+    return [[c["host"] for c in e["candidates"]] for e in json.loads(out.stdout)]
+
+
 def bounded(fn, timeout, what):
     """Calls fn() in a daemon thread; raises TimeoutError if it has not returned in `timeout`.
 

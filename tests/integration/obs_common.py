@@ -9,7 +9,6 @@
 Stdlib only, like harness.py; every process started here has a stop() that never raises.
 """
 import hashlib
-import json
 import os
 import random
 import re
@@ -122,11 +121,7 @@ class Cluster:
         `alluxio-fuse route --raw` with this cluster's config (written under `scratch`)."""
         conf = os.path.join(scratch, "route.yaml")
         harness.write_yaml(conf, self.config())
-        out = harness.run_cli(["route", "--config", conf, "--raw", "--json", "--count", "1"]
-                              + [self.key(r) for r in rels], timeout=30)
-        if out.returncode != 0:
-            raise AssertionError("alluxio-fuse route failed: %s" % out.stderr)
-        return [e["candidates"][0]["host"] for e in json.loads(out.stdout)]
+        return [hosts[0] for hosts in harness.route_hosts(conf, [self.key(r) for r in rels], 1)]
 
     def spread(self, count, scratch, pattern="data/f%03d.bin"):
         """`count` names from `pattern` chosen so that every worker owns at least

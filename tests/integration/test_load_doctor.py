@@ -56,9 +56,7 @@ class ClusterCase(harness.TempDirTestCase):
         return path
 
     def owners(self, key, conf):
-        r = run(["route", "--config", conf, "--raw", "--count", "3", key])
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return [c.rsplit(":", 1)[0] for c in r.stdout.strip().split("\t")[1].split(",")]
+        return harness.route_hosts(conf, [key], 3)[0]
 
     def load_counts(self):
         return {h: w.counters()["by_endpoint"].get("load", 0) for h, w in self.workers.items()}
