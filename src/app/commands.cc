@@ -25,6 +25,7 @@
 
 #include "alluxio_fuse/app/app.h"
 #include "alluxio_fuse/common/build_info.h"
+#include "alluxio_fuse/common/thread_name.h"
 #include "alluxio_fuse/config/config.h"
 #include "alluxio_fuse/log/log.h"
 #include "alluxio_fuse/router/backend.h"
@@ -245,6 +246,7 @@ int mount_command(const MountCommand& command) {
   // another thread (statfs always reaches the daemon) decides when to tell the parent and
   // systemd. Until then nothing reports success.
   std::thread ready_thread([report_fd, mp = *mountpoint, &daemon]() mutable {
+    common::name_this_thread("af-ready");
     bool ok = false;
     for (int i = 0; i < 200 && !ok; ++i) {
       struct statfs sfs {};
@@ -273,6 +275,7 @@ int mount_command(const MountCommand& command) {
 
   std::atomic<bool> served_done{false};
   std::thread signal_thread([&daemon, &served_done, stop_signals] {
+    common::name_this_thread("af-signal");
     int sig = 0;
     sigwait(&stop_signals, &sig);
     if (served_done.load()) return;  // our own wake-up after serve() returned

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "alluxio_fuse/common/thread_name.h"
+
 namespace alluxio_fuse::cache {
 
 FetchPool::Slot& FetchPool::Slot::operator=(Slot&& o) noexcept {
@@ -30,7 +32,11 @@ FetchPool::FetchPool(size_t max_inflight, size_t max_queued_readahead)
       readahead_slots_(max_inflight_ - std::max<size_t>(1, max_inflight_ / 4)),
       max_queued_readahead_(max_queued_readahead == 0 ? max_inflight_ : max_queued_readahead) {
   threads_.reserve(max_inflight_);
-  for (size_t i = 0; i < max_inflight_; ++i) threads_.emplace_back([this] { worker_loop(); });
+  for (size_t i = 0; i < max_inflight_; ++i)
+    threads_.emplace_back([this] {
+      common::name_this_thread("af-fetch");
+      worker_loop();
+    });
 }
 
 FetchPool::~FetchPool() { stop(); }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "alluxio_fuse/cache/page_cache.h"
+#include "alluxio_fuse/common/thread_name.h"
 #include "page_index.h"
 
 namespace alluxio_fuse::cache {
@@ -165,7 +166,10 @@ Status PageCache::open() {
   }
   stats_.enabled = true;
   opened_ = true;
-  bg_thread_ = std::thread([this] { background_loop(); });
+  bg_thread_ = std::thread([this] {
+    common::name_this_thread("af-cache-bg");
+    background_loop();
+  });
   enqueue([this] { restore(); });
   return Status::Ok();
 }

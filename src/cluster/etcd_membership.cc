@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <random>
 
+#include "alluxio_fuse/common/thread_name.h"
+
 namespace alluxio_fuse::cluster {
 namespace {
 
@@ -267,7 +269,11 @@ Status EtcdMembership::start() {
   }
   if (options_.refresh_interval > common::Duration::zero()) {
     std::lock_guard<std::mutex> lock(stop_mu_);
-    if (!stopping_ && !thread_.joinable()) thread_ = std::thread([this] { refresh_loop(); });
+    if (!stopping_ && !thread_.joinable())
+      thread_ = std::thread([this] {
+        common::name_this_thread("af-etcd");
+        refresh_loop();
+      });
   }
   return Status::Ok();
 }

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <vector>
 
+#include "alluxio_fuse/common/thread_name.h"
 #include "alluxio_fuse/fs/file_system.h"
 #include "fs_internal.h"
 
@@ -75,7 +76,11 @@ FileSystem::Staged::~Staged() {
   if (fd >= 0) ::close(fd);
 }
 
-FileSystem::Background::Background() : thread_([this] { run(); }) {}
+FileSystem::Background::Background()
+    : thread_([this] {
+        common::name_this_thread("af-commit");
+        run();
+      }) {}
 
 FileSystem::Background::~Background() {
   {

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "alluxio_fuse/common/thread_name.h"
 #include "alluxio_fuse/fuse/errno_map.h"
 #include "alluxio_fuse/fuse/session.h"
 
@@ -30,7 +31,10 @@ class Notifier final : public fs::KernelNotifier {
 
   void start(struct fuse_session* se) {
     se_ = se;
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      common::name_this_thread("af-notify");
+      run();
+    });
   }
   void stop() {
     {
@@ -109,6 +113,12 @@ class OpScope {
  public:
   OpScope(fuse_req_t req, const char* op, uint64_t ino)
       : impl_(impl_of(req)), op_(op), ino_(ino), start_(std::chrono::steady_clock::now()) {
+    // libfuse starts its workers; each names itself at its first request.
+    thread_local bool named = false;
+    if (!named) {
+      common::name_this_thread("af-fuse");
+      named = true;
+    }
     impl_.in_flight.fetch_add(1);
     if (impl_.observer != nullptr) impl_.observer->op_started(op_);
   }

@@ -26,6 +26,8 @@
 #include <system_error>
 #include <thread>
 
+#include "alluxio_fuse/common/thread_name.h"
+
 namespace alluxio_fuse::metrics {
 
 using common::Code;
@@ -130,6 +132,7 @@ class Server::Impl {
     port_ = static_cast<uint16_t>(port);
 
     thread_ = std::thread([this] {
+      common::name_this_thread("af-metrics");
       svr_.listen_after_bind();
       exited_.store(true);
     });

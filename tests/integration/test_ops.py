@@ -54,6 +54,29 @@ class OpsTest(harness.TempDirTestCase):
                 proc.kill()
                 proc.wait()
 
+    def test_threads_are_named_for_operators(self):
+        # `top -H` / `ps -L` / perf tell the daemon's parts apart by these names (OPERATIONS.md).
+        m = harness.Mount(self.tmp, {"ufs_root": "file://" + self.src,
+                                     "metrics": {"enabled": True, "listen": "127.0.0.1:0"},
+                                     "page_cache": {"dir": os.path.join(self.tmp, "cache")}},
+                          name="named")
+        try:
+            with open(m.path("a.txt")) as f:
+                self.assertEqual(f.read(), "alpha\n")
+            task_dir = "/proc/%d/task" % m.proc.pid
+            names = set()
+            for tid in os.listdir(task_dir):
+                try:
+                    with open(os.path.join(task_dir, tid, "comm")) as f:
+                        names.add(f.read().strip())
+                except FileNotFoundError:
+                    pass  # a thread that ended meanwhile
+            for want in ("af-fuse", "af-fetch", "af-notify", "af-commit", "af-cache-bg",
+                         "af-metrics", "af-signal"):
+                self.assertIn(want, names)
+        finally:
+            m.stop()
+
     def test_kernel_readahead_follows_max_read(self):
         for max_read, want_kb in (("1MiB", 1024), ("256KiB", 256)):
             m = harness.Mount(self.tmp, {"ufs_root": "file://" + self.src,
