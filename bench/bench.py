@@ -168,6 +168,20 @@ def merge(base, over):
     return out
 
 
+def parse_af_set(ap, items):
+    """--af-set a.b=V items as one nested override dict; V is an int, a bool or a string."""
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            ap.error("--af-set wants KEY=VALUE with a dotted config key, got %r" % item)
+        value = int(raw) if raw.isdigit() else {"true": True, "false": False}.get(raw, raw)
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        out = merge(out, value)
+    return out
+
+
 def bdi_of(path):
     """The backing-device-info directory of a mount (for read_ahead_kb), or None."""
     dev = os.stat(path).st_dev
@@ -430,7 +444,7 @@ class AlluxioFuse(System):
             "page_cache": {"dir": self.cache, "capacity": "16GiB"},
             "write": {"staging_dir": os.path.join(self.ctx.tmp, "staging-" + self.name)},
         })
-        cfg = merge(cfg, self.ctx.af_overrides)
+        cfg = merge(merge(cfg, self.ctx.af_set), self.ctx.af_overrides)
         conf = os.path.join(self.ctx.tmp, self.name + ".yaml")
         write_yaml(conf, cfg)
         self.conf = conf
@@ -887,6 +901,9 @@ def report(ctx):
     pin = getattr(ctx.args, "pin_cpu", None)
     if pin is not None:
         md[-1:-1] = ["Every mount daemon and fio pinned to CPU %d (--pin-cpu)." % pin]
+    af_set = getattr(ctx.args, "af_set", None)
+    if af_set:
+        md[-1:-1] = ["Every alluxio-fuse mount with %s (--af-set)." % ", ".join(af_set)]
     tg = targets(rows)
     if tg:
         md += ["### Targets", "", "| issue | measure | value | target | met |",
@@ -947,7 +964,8 @@ def write_outputs(ctx):
         json.dump({"stamp": ctx.stamp, "mode": ctx.mode, "argv": sys.argv, "scale": ctx.scale,
                    "nproc": os.cpu_count(), "kernel": os.uname().release,
                    "sections_s": ctx.section_times, "cut": ctx.cut,
-                   "read_ahead_kb_seen": ctx.read_ahead_seen, "pin_cpu": ctx.args.pin_cpu},
+                   "read_ahead_kb_seen": ctx.read_ahead_seen, "pin_cpu": ctx.args.pin_cpu,
+                   "af_set": ctx.args.af_set},
                   f, indent=1)
     print("\n".join(md))
 
@@ -979,6 +997,9 @@ def main():
     ap.add_argument("--fio-runtime", type=int, default=None,
                     help="cap of one fio run in s (default 30 quick, 60 full)")
     ap.add_argument("--read-ahead-kb", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--af-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override for every alluxio-fuse mount, e.g. "
+                         "page_cache.max_inflight_fetches=8 (repeatable; for A/B runs)")
     ap.add_argument("--pin-cpu", type=int, default=None, metavar="N",
                     help="run every mount daemon and fio on CPU N (taskset): placement-free numbers")
     args = ap.parse_args()
@@ -995,6 +1016,7 @@ def main():
     ctx.af_bin, ctx.fake_bin = os.path.abspath(args.af_bin), os.path.abspath(args.fake_worker)
     ctx.af_overrides, ctx.variant, ctx.rows, ctx.section_times, ctx.cut = {}, "default", [], {}, []
     ctx.read_ahead_seen = {}
+    ctx.af_set = parse_af_set(ap, args.af_set)
     ctx.stamp = datetime.datetime.now().strftime("%Y-%m-%d")
     ctx.out = args.out or os.path.join(HERE, "results", "%s-%s" % (ctx.stamp, ctx.mode))
     if os.path.exists(ctx.out) and not args.out:
@@ -1075,7 +1097,7 @@ def report_only(args):
     ctx.stamp, ctx.mode, ctx.scale = meta["stamp"], meta["mode"], meta["scale"]
     ctx.cut = meta["cut"]
     ctx.args = argparse.Namespace(reps=max(r["rep"] for r in ctx.rows) + 1,
-                                  pin_cpu=meta.get("pin_cpu"))
+                                  pin_cpu=meta.get("pin_cpu"), af_set=meta.get("af_set"))
     md = report(ctx)
     with open(os.path.join(ctx.out, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
