@@ -245,8 +245,8 @@ int mount_command(const MountCommand& command) {
   // Readiness: the mount answers once the loop has handled the kernel's INIT, so a probe from
   // another thread (statfs always reaches the daemon) decides when to tell the parent and
   // systemd. Until then nothing reports success.
-  std::thread ready_thread([report_fd, mp = *mountpoint, &daemon]() mutable {
-    common::name_this_thread("af-ready");
+  std::thread ready_thread = common::named_thread("af-ready", [report_fd, mp = *mountpoint,
+                                                               &daemon]() mutable {
     bool ok = false;
     for (int i = 0; i < 200 && !ok; ++i) {
       struct statfs sfs {};
@@ -274,8 +274,8 @@ int mount_command(const MountCommand& command) {
   });
 
   std::atomic<bool> served_done{false};
-  std::thread signal_thread([&daemon, &served_done, stop_signals] {
-    common::name_this_thread("af-signal");
+  std::thread signal_thread = common::named_thread("af-signal", [&daemon, &served_done,
+                                                                 stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     if (served_done.load()) return;  // our own wake-up after serve() returned

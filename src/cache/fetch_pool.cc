@@ -32,11 +32,9 @@ FetchPool::FetchPool(size_t max_inflight, size_t max_queued_readahead)
       readahead_slots_(max_inflight_ - std::max<size_t>(1, max_inflight_ / 4)),
       max_queued_readahead_(max_queued_readahead == 0 ? max_inflight_ : max_queued_readahead) {
   threads_.reserve(max_inflight_);
-  for (size_t i = 0; i < max_inflight_; ++i)
-    threads_.emplace_back([this] {
-      common::name_this_thread("af-fetch");
-      worker_loop();
-    });
+  for (size_t i = 0; i < max_inflight_; ++i) {
+    threads_.push_back(common::named_thread("af-fetch", [this] { worker_loop(); }));
+  }
 }
 
 FetchPool::~FetchPool() { stop(); }

@@ -166,10 +166,7 @@ Status PageCache::open() {
   }
   stats_.enabled = true;
   opened_ = true;
-  bg_thread_ = std::thread([this] {
-    common::name_this_thread("af-cache-bg");
-    background_loop();
-  });
+  bg_thread_ = common::named_thread("af-cache-bg", [this] { background_loop(); });
   enqueue([this] { restore(); });
   return Status::Ok();
 }

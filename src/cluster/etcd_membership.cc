@@ -269,11 +269,9 @@ Status EtcdMembership::start() {
   }
   if (options_.refresh_interval > common::Duration::zero()) {
     std::lock_guard<std::mutex> lock(stop_mu_);
-    if (!stopping_ && !thread_.joinable())
-      thread_ = std::thread([this] {
-        common::name_this_thread("af-etcd");
-        refresh_loop();
-      });
+    if (!stopping_ && !thread_.joinable()) {
+      thread_ = common::named_thread("af-etcd", [this] { refresh_loop(); });
+    }
   }
   return Status::Ok();
 }

@@ -77,10 +77,7 @@ FileSystem::Staged::~Staged() {
 }
 
 FileSystem::Background::Background()
-    : thread_([this] {
-        common::name_this_thread("af-commit");
-        run();
-      }) {}
+    : thread_(common::named_thread("af-commit", [this] { run(); })) {}
 
 FileSystem::Background::~Background() {
   {

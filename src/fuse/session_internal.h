@@ -31,10 +31,7 @@ class Notifier final : public fs::KernelNotifier {
 
   void start(struct fuse_session* se) {
     se_ = se;
-    thread_ = std::thread([this] {
-      common::name_this_thread("af-notify");
-      run();
-    });
+    thread_ = common::named_thread("af-notify", [this] { run(); });
   }
   void stop() {
     {

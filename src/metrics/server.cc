@@ -131,8 +131,7 @@ class Server::Impl {
     }
     port_ = static_cast<uint16_t>(port);
 
-    thread_ = std::thread([this] {
-      common::name_this_thread("af-metrics");
+    thread_ = common::named_thread("af-metrics", [this] {
       svr_.listen_after_bind();
       exited_.store(true);
     });
