@@ -268,12 +268,7 @@ void PageCache::publish(const std::shared_ptr<Flight>& flight, const Result<size
 std::optional<size_t> PageCache::read_cached(std::string_view file_id, uint64_t page_index,
                                              size_t begin, size_t end, char* buf,
                                              size_t expected_len) {
-  if (!active()) return std::nullopt;
-  auto raw = parse_file_id(file_id);
-  if (!raw.ok()) return std::nullopt;
-  auto len = try_hit(PageKey{*raw, page_index}, file_id, buf, expected_len, begin, end);
-  if (len) stats_.hits.fetch_add(1);
-  return len;
+  return read_range(file_id, page_index, begin, end, buf, expected_len, Placement::kPageOffsets);
 }
 
 std::optional<size_t> PageCache::read_cached_aligned(std::string_view file_id, uint64_t page_index,
@@ -284,11 +279,16 @@ std::optional<size_t> PageCache::read_cached_aligned(std::string_view file_id, u
   if (begin % kBlockSize != 0 || (end % kBlockSize != 0 && end != expected_len) || begin >= end) {
     return std::nullopt;
   }
+  return read_range(file_id, page_index, begin, end, buf, expected_len, Placement::kPacked);
+}
+
+std::optional<size_t> PageCache::read_range(std::string_view file_id, uint64_t page_index,
+                                            size_t begin, size_t end, char* buf,
+                                            size_t expected_len, Placement placement) {
   if (!active()) return std::nullopt;
   auto raw = parse_file_id(file_id);
   if (!raw.ok()) return std::nullopt;
-  auto len = try_hit(PageKey{*raw, page_index}, file_id, buf, expected_len, begin, end,
-                     Placement::kPacked);
+  auto len = try_hit(PageKey{*raw, page_index}, file_id, buf, expected_len, begin, end, placement);
   if (len) stats_.hits.fetch_add(1);
   return len;
 }

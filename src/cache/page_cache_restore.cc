@@ -96,7 +96,7 @@ bool valid_page_file(const std::string& path, uint32_t page_size, bool keep_open
   c->bytes = static_cast<uint32_t>(st.st_size);
   c->mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   if (keep_open) {
-    const size_t used = 4 * block_count(h->data_len);
+    const size_t used = table_bytes(h->data_len);
     if (::pread(fd, prefix.data() + kHeaderSize, used, kHeaderSize) == static_cast<ssize_t>(used) &&
         file->take_table(*h, prefix.data() + kHeaderSize)) {
       c->page = std::move(file);

@@ -72,7 +72,7 @@ struct OpenPage {
   // Takes the block CRC table read from the file (`table`, as stored after the header) when
   // its CRC matches the header's; false, and nothing taken, when it does not.
   bool take_table(const PageHeader& h, const char* table) {
-    const size_t used = 4 * block_count(h.data_len);
+    const size_t used = table_bytes(h.data_len);
     if (common::crc32c(table, used) != h.crc) return false;
     data_len = h.data_len;
     this->table.assign(table, table + used);

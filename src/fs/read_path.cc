@@ -263,21 +263,22 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
 
   if (!h.file_id.empty() && page_cache_->enabled()) {
     const bool whole = begin == 0 && end == expected;
-    char* target = whole ? out : scratch_page(expected);
     if (!whole) {
       // A partial read of a cached page reads and verifies only the 4 KiB blocks it needs; a
-      // block-aligned one (what 4 KiB random reads are) straight into the reply buffer.
+      // block-aligned one (what 4 KiB random reads are) straight into the reply buffer, with
+      // no scratch page at all.
       const bool aligned =
           begin % cache::kBlockSize == 0 && (end % cache::kBlockSize == 0 || end == expected);
+      char* scratch = aligned ? nullptr : scratch_page(expected);
       auto len = aligned
                      ? page_cache_->read_cached_aligned(h.file_id, index, begin, end, out, expected)
-                     : page_cache_->read_cached(h.file_id, index, begin, end, target, expected);
+                     : page_cache_->read_cached(h.file_id, index, begin, end, scratch, expected);
       if (len) {
         if (*len != expected) {
           invalidate_file(h);
           return Status(Code::kIo, "file changed during read: " + h.key);
         }
-        if (!aligned) std::memcpy(out, target + begin, end - begin);
+        if (!aligned) std::memcpy(out, scratch + begin, end - begin);
         stats_.read_bytes_cache.fetch_add(end - begin, std::memory_order_relaxed);
         return end - begin;
       }
@@ -296,6 +297,7 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
       }
       return got;
     };
+    char* target = whole ? out : scratch_page(expected);
     bool hit = false;
     auto got = page_cache_->get_or_load(h.file_id, index, target, expected, loader, &hit);
     if (!got.ok()) {

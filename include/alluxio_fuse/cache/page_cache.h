@@ -176,6 +176,9 @@ class PageCache {
 
   // A hit fills the 4 KiB blocks covering [begin, end) of the page into `buf` (as `placement`
   // says), each checked against its CRC, and returns the page's length.
+  // read_cached / read_cached_aligned: a counted hit of [begin, end) of the page, or nullopt.
+  std::optional<size_t> read_range(std::string_view file_id, uint64_t page_index, size_t begin,
+                                   size_t end, char* buf, size_t expected_len, Placement placement);
   std::optional<size_t> try_hit(const internal::PageKey& key, std::string_view hex, char* buf,
                                 size_t expected_len, size_t begin = 0, size_t end = SIZE_MAX,
                                 Placement placement = Placement::kPageOffsets);

@@ -32,8 +32,8 @@ inline constexpr size_t kBlockSize = 4096;  // unit of the per-block CRC table
 constexpr size_t block_count(uint64_t data_len) {
   return static_cast<size_t>((data_len + kBlockSize - 1) / kBlockSize);
 }
-// Bytes of the block CRC table of a full page of `page_size`.
-constexpr size_t table_bytes(uint32_t page_size) { return 4 * block_count(page_size); }
+// Bytes of the block CRC table of `data_len` bytes of data (a full page: the page size).
+constexpr size_t table_bytes(uint64_t data_len) { return 4 * block_count(data_len); }
 // Offset of the data in a page file: header + table, rounded up to a 4 KiB boundary.
 constexpr size_t data_offset(uint32_t page_size) {
   return (kHeaderSize + table_bytes(page_size) + kBlockSize - 1) / kBlockSize * kBlockSize;
