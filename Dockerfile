@@ -15,7 +15,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       build-essential cmake ninja-build pkg-config git ca-certificates \
-      libfuse3-dev \
+      libfuse3-dev liburing-dev \
       libcurl4-openssl-dev libssl-dev \
       libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev \
       prometheus-cpp-dev libcpp-httplib-dev libsystemd-dev \
@@ -31,7 +31,7 @@ FROM debian:12-slim
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
-      ca-certificates fuse3 libfuse3-3 \
+      ca-certificates fuse3 libfuse3-3 liburing2 \
       libcurl4 libssl3 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
       libprometheus-cpp-core1.0 libcpp-httplib0.11 libsystemd0 \
  && rm -rf /var/lib/apt/lists/* \

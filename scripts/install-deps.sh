@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  libfuse3-dev fuse3
+  libfuse3-dev fuse3 liburing-dev
   libcurl4-openssl-dev libssl-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   prometheus-cpp-dev libcpp-httplib-dev libsystemd-dev

@@ -259,6 +259,7 @@ Status Daemon::start(int* exit_code) {
   so.max_write = config_.mount.max_write;
   so.max_threads = config_.mount.max_threads;
   so.max_idle_threads = config_.mount.max_idle_threads;
+  so.io_uring = config_.mount.io_uring;
   so.extra_options = config_.mount.fuse_options;
   so.slow_op_threshold = config_.logger.slow_op_threshold;
   metrics_->add_collect_hook([this] { publish_stats(); });

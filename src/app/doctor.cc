@@ -451,6 +451,25 @@ void check_fuse(const config::Config& cfg, Report& r) {
           allowed ? "user_allow_other is set in /etc/fuse.conf"
                   : "needs user_allow_other in /etc/fuse.conf when not running as root");
   }
+  if (cfg.mount.io_uring) {
+    // The kernel only offers FUSE over io_uring when the fuse module's switch is on; without
+    // it the daemon serves through /dev/fuse (slower small reads, nothing else changes).
+    const char* param = "/sys/module/fuse/parameters/enable_uring";
+    std::ifstream in(param);
+    std::string value;
+    if (!(in >> value)) {
+      r.add("mount.io_uring", Verdict::kWarn,
+            std::string("this kernel has no FUSE over io_uring (") + param +
+                " missing; Linux >= 6.14): requests go through /dev/fuse");
+    } else if (value == "Y") {
+      r.add("mount.io_uring", Verdict::kOk, std::string(param) + " is Y: per-CPU ring queues");
+    } else {
+      r.add("mount.io_uring", Verdict::kWarn,
+            std::string(param) + " is " + value + ": requests go through /dev/fuse; turn it on " +
+                "with `echo Y > " + param + "` (or `options fuse enable_uring=1` in " +
+                "/etc/modprobe.d/) before mounting");
+    }
+  }
 }
 
 void check_metrics(const config::Config& cfg, Report& r) {

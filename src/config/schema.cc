@@ -202,6 +202,7 @@ const Fields<MountConfig>& mount_fields() {
       duration_field("negative_timeout", &S::negative_timeout, DurationRule::kNonNegative),
       int_field("max_threads", &S::max_threads, 1, 1024),
       int_field("max_idle_threads", &S::max_idle_threads, 0, 1024),
+      bool_field("io_uring", &S::io_uring),
       size_field("max_read", &S::max_read, 4 * kKiB, 1 * kGiB),
       size_field("max_write", &S::max_write, 4 * kKiB, 1 * kGiB),
       bool_field("direct_io", &S::direct_io),

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -185,11 +186,16 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   OpScope scope(req, "read", ino);
   guarded(req, scope, "read", [&] {
-    // One reusable buffer per libfuse thread: replies are at most max_read bytes.
-    thread_local std::vector<char> buf;
-    if (buf.size() < size) buf.resize(size);
+    // On an io_uring queue thread the reply is built in the ring entry's buffer (no copy);
+    // elsewhere in one reusable buffer per libfuse thread (replies are at most max_read bytes).
+    char* out = UringTransport::reply_buffer(size);
+    if (out == nullptr) {
+      thread_local std::vector<char> buf;
+      if (buf.size() < size) buf.resize(size);
+      out = buf.data();
+    }
     // A whole page the readahead kept in memory is replied from its own buffer (no copy).
-    auto got = impl_of(req).fs.read_data(fi->fh, static_cast<uint64_t>(off), size, buf.data());
+    auto got = impl_of(req).fs.read_data(fi->fh, static_cast<uint64_t>(off), size, out);
     if (!got.ok()) {
       scope.fail(req, got.status());
       return;
@@ -277,6 +283,16 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   });
 }
 
+// Custom io (fuse_session_custom_io) when mount.io_uring is on: the transport sees INIT and
+// routes replies of ring requests to their ring entries.
+ssize_t io_read(int fd, void* buf, size_t len, void* userdata) {
+  return static_cast<Impl*>(userdata)->uring->read(fd, buf, len);
+}
+
+ssize_t io_writev(int fd, struct iovec* iov, int count, void* userdata) {
+  return static_cast<Impl*>(userdata)->uring->writev(fd, iov, count);
+}
+
 struct fuse_lowlevel_ops make_ops() {
   struct fuse_lowlevel_ops ops {};
   ops.init = op_init;
@@ -345,6 +361,7 @@ common::Status Session::mount(const std::string& mountpoint) {
   if (fuse_session_mount(impl_->se, mountpoint.c_str()) != 0) {
     return common::Status(common::Code::kIo, "fuse: cannot mount on " + mountpoint);
   }
+  if (o.io_uring) start_uring();
   impl_->notifier.start(impl_->se);
   impl_->fs.set_notifier(&impl_->notifier);
   std::lock_guard<std::mutex> lock(impl_->mount_mu);
@@ -352,6 +369,22 @@ common::Status Session::mount(const std::string& mountpoint) {
   impl_->mountpoint = mountpoint;
   spdlog::info("mounted on {} (-o {})", mountpoint, opts);
   return common::Status::Ok();
+}
+
+void Session::start_uring() {
+  const int fd = fuse_session_fd(impl_->se);
+  UringTransport::Options uo;
+  uo.max_payload = std::max(impl_->options.max_read, impl_->options.max_write);
+  uo.max_pool = impl_->options.max_threads;
+  impl_->uring = UringTransport::prepare(impl_->se, fd, uo);
+  if (impl_->uring == nullptr) return;  // logged; /dev/fuse serves everything
+  struct fuse_custom_io io {};
+  io.read = detail::io_read;
+  io.writev = detail::io_writev;
+  if (fuse_session_custom_io(impl_->se, &io, fd) != 0) {
+    spdlog::warn("mount.io_uring: libfuse refused custom io; serving through /dev/fuse");
+    impl_->uring.reset();
+  }
 }
 
 common::Status Session::run() {
@@ -377,6 +410,7 @@ void Session::unmount() {
   if (impl_->mounted && impl_->se != nullptr) {
     fuse_session_unmount(impl_->se);
     impl_->mounted = false;
+    if (impl_->uring != nullptr) impl_->uring->stop();  // after the unmount (uring.h)
     spdlog::info("unmounted {}", impl_->mountpoint);
   }
 }

@@ -20,6 +20,7 @@
 #include "alluxio_fuse/common/thread_name.h"
 #include "alluxio_fuse/fuse/errno_map.h"
 #include "alluxio_fuse/fuse/session.h"
+#include "uring.h"
 
 namespace alluxio_fuse::fuse {
 
@@ -97,6 +98,7 @@ struct Session::Impl {
   std::string mountpoint;
   Notifier notifier;
   std::atomic<int64_t> in_flight{0};
+  std::unique_ptr<UringTransport> uring;  // mount.io_uring; null: /dev/fuse only
 };
 
 namespace detail {
@@ -111,9 +113,10 @@ class OpScope {
   OpScope(fuse_req_t req, const char* op, uint64_t ino)
       : impl_(impl_of(req)), op_(op), ino_(ino), start_(std::chrono::steady_clock::now()) {
     // libfuse starts its workers; each names itself at its first request.
+    // io_uring queue threads have their own names (af-ring-N).
     thread_local bool named = false;
     if (!named) {
-      common::name_this_thread("af-fuse");
+      if (!UringTransport::on_queue_thread()) common::name_this_thread("af-fuse");
       named = true;
     }
     impl_.in_flight.fetch_add(1);

@@ -69,6 +69,11 @@ TEST(ConfigErrors, YamlOneOneBooleanRejected) {
   expect_one_error(r, 3, "mount.allow_other: expected true or false, got \"yes\"");
 }
 
+TEST(ConfigErrors, IoUringWantsABoolean) {
+  auto r = load("ufs_root: file:///d\nmount:\n  io_uring: sometimes\n");
+  expect_one_error(r, 3, "mount.io_uring: expected true or false, got \"sometimes\"");
+}
+
 TEST(ConfigErrors, TwoMembershipKeys) {
   auto r = load("ufs_root: s3://b\nworker_hosts: a,b\netcd:\n  hosts: e1\n");
   expect_one_error(r, 4,

@@ -50,6 +50,7 @@ TEST(ConfigLoad, DefaultsMatchSpec) {
   EXPECT_EQ(c.mount.negative_timeout, seconds(5));
   EXPECT_EQ(c.mount.max_threads, 64u);
   EXPECT_EQ(c.mount.max_idle_threads, 16u);
+  EXPECT_FALSE(c.mount.io_uring);
   EXPECT_EQ(c.mount.max_read, 1048576u);
   EXPECT_EQ(c.mount.file_mode, 0644u);
   EXPECT_EQ(c.mount.dir_mode, 0755u);
@@ -325,6 +326,15 @@ TEST(MountOptions, AllowOtherWithoutDefaultPermissionsWarns) {
   // Without allow_other only the daemon's user reaches the mount: nothing to warn about.
   c.mount.allow_other = false;
   EXPECT_TRUE(mount_security_warnings(c).empty());
+}
+
+TEST(MountOptions, IoUringFromFileAndOption) {
+  Config c = load_ok("ufs_root: file:///d\nmount:\n  io_uring: true\n");
+  EXPECT_TRUE(c.mount.io_uring);
+  ASSERT_TRUE(apply_mount_options(c, {"io_uring=false"}).empty());
+  EXPECT_FALSE(c.mount.io_uring);
+  ASSERT_TRUE(apply_mount_options(c, {"io_uring"}).empty());  // a bare flag means true
+  EXPECT_TRUE(c.mount.io_uring);
 }
 
 TEST(MountOptions, ApplyOverridesFile) {

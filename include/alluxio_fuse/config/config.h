@@ -140,6 +140,8 @@ struct MountConfig {
   Duration negative_timeout = std::chrono::seconds(5);
   uint32_t max_threads = 64;
   uint32_t max_idle_threads = 16;
+  // FUSE over io_uring per-CPU queues when the kernel offers it (not in config.md: ours).
+  bool io_uring = false;
   uint64_t max_read = kMiB;
   uint64_t max_write = kMiB;
   bool direct_io = false;

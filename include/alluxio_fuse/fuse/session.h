@@ -37,6 +37,8 @@ struct SessionOptions {
   uint64_t max_write = 1 << 20;
   unsigned max_threads = 64;
   unsigned max_idle_threads = 16;
+  // Serve requests over FUSE-over-io_uring per-CPU queues when the kernel offers it (uring.h).
+  bool io_uring = false;
   std::vector<std::string> extra_options;  // mount.fuse_options, passed to libfuse as -o
   std::chrono::nanoseconds slow_op_threshold{std::chrono::seconds(10)};
 };
@@ -65,6 +67,7 @@ class Session {
   struct Impl;
 
  private:
+  void start_uring();
   std::unique_ptr<Impl> impl_;
 };
 
