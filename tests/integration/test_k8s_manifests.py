@@ -222,6 +222,36 @@ class DockerfileTest(unittest.TestCase):
         self.assertFalse({"build-essential", "cmake", "git"} & runtime, runtime)
         self.assertIn("fuse3", runtime)  # fusermount3 for unmount
 
+    def test_runtime_stage_has_every_linked_library(self):
+        # Each library the built binary links directly comes from a runtime-stage package (or
+        # from the base image: libc, libgcc, libstdc++). Caught liburing2 missing.
+        binary = shutil.which(BINARY) or (BINARY if os.path.isfile(BINARY) else None)
+        if binary is None:
+            self.skipTest("no alluxio-fuse binary to inspect")
+        elf = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+        needed = re.findall(r"\(NEEDED\).*\[(.+)\]", elf)
+        self.assertIn("libfuse3.so.3", needed)
+        ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30,
+                             check=True).stdout
+        where = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M))
+        base = {"libc6", "libgcc-s1", "libstdc++6"}
+        runtime = self.stages[1]["packages"]
+        for lib in needed:
+            path = where.get(lib)
+            self.assertIsNotNone(path, "%s not resolved by ldd" % lib)
+            owners = set()
+            for candidate in {path, os.path.realpath(path),
+                              re.sub(r"^/usr(?=/lib)", "", os.path.realpath(path))}:
+                r = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True,
+                                   timeout=30)
+                if r.returncode == 0:
+                    owners |= {line.split(":")[0] for line in r.stdout.splitlines()}
+            self.assertTrue(owners, "no package owns %s (%s)" % (lib, path))
+            self.assertTrue(owners & (runtime | base),
+                            "%s comes from %s, not installed by the runtime stage %s"
+                            % (lib, sorted(owners), sorted(runtime)))
+
     def test_dockerignore_keeps_build_dirs_out(self):
         with open(os.path.join(ROOT, ".dockerignore")) as f:
             lines = {l.strip() for l in f if l.strip() and not l.startswith("#")}
