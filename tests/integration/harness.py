@@ -26,6 +26,31 @@ TMP_ROOT = os.environ.get("AF_TMP", "/tmp")
 SANITIZER_LOG_DIR = os.environ.get("AF_SANITIZER_LOG_DIR")
 # Deadline assertions are multiplied by this under sanitizers (the daemon runs ~3x slower).
 TIME_SCALE = float(os.environ.get("AF_TIME_SCALE", "1"))
+# AF_IT_IO_URING=1: every mount asks for FUSE over io_uring (mount.io_uring) unless its test
+# says otherwise; the runner turns on /sys/module/fuse/parameters/enable_uring.
+IO_URING = os.environ.get("AF_IT_IO_URING") == "1"
+URING_PARAM = "/sys/module/fuse/parameters/enable_uring"
+
+
+def _enable_uring_for_this_run():
+    """AF_IT_IO_URING=1: the kernel's switch on for this process, the old value back at exit."""
+    import atexit
+    try:
+        with open(URING_PARAM) as f:
+            old = f.read().strip()
+        with open(URING_PARAM, "w") as f:
+            f.write("Y")
+    except OSError as e:
+        raise SystemExit("AF_IT_IO_URING=1 needs %s: %s" % (URING_PARAM, e))
+
+    def restore():
+        with open(URING_PARAM, "w") as f:
+            f.write(old)
+    atexit.register(restore)
+
+
+if IO_URING:
+    _enable_uring_for_this_run()
 
 
 def sanitizer_reports():
@@ -180,6 +205,11 @@ class Mount:
         self.log_dir = os.path.join(workdir, name + "-logs")
         os.makedirs(self.log_dir, exist_ok=True)
         cfg = dict(config)
+        # Set when this harness asked for io_uring (AF_IT_IO_URING=1 and the test did not say):
+        # a clean stop then checks that the rings were really used.
+        self.uring_injected = IO_URING and "io_uring" not in cfg.get("mount", {})
+        if self.uring_injected:
+            cfg["mount"] = dict(cfg.get("mount", {}), io_uring=True)
         cfg.setdefault("logger", {}).setdefault("path", self.log_dir)
         cfg.setdefault("metrics", {}).setdefault("enabled", False)
         cfg.setdefault("page_cache", {}).setdefault("dir", os.path.join(workdir, name + "-cache"))
@@ -240,6 +270,9 @@ class Mount:
                 self.proc.wait(timeout=5)
                 code = None
         force_unmount(self.mountpoint)
+        if self.uring_injected and code == 0 and "FUSE over io_uring:" not in self.log():
+            raise AssertionError("AF_IT_IO_URING=1 but %s was served through /dev/fuse:\n%s"
+                                 % (self.mountpoint, self.log()[-2000:]))
         return code
 
 

@@ -71,7 +71,9 @@ class OpsTest(harness.TempDirTestCase):
                         names.add(f.read().strip())
                 except FileNotFoundError:
                     pass  # a thread that ended meanwhile
-            for want in ("af-fuse", "af-fetch", "af-notify", "af-commit", "af-cache-bg",
+            # Over io_uring (AF_IT_IO_URING=1) the queue threads serve instead of libfuse's.
+            serving = "af-ring-0" if harness.IO_URING else "af-fuse"
+            for want in (serving, "af-fetch", "af-notify", "af-commit", "af-cache-bg",
                          "af-metrics", "af-signal"):
                 self.assertIn(want, names)
         finally:
