@@ -46,8 +46,8 @@ SCALES = {
     "quick": dict(large_n=4, large_mib=32, small_n=120, meta_n=600, bigdir_n=5000,
                   rand4k_io=2 * MiB, rand128k_io=16 * MiB, rss_passes=4),
 }
-SYSTEMS = ["local", "bindfs", "af-local", "af-workers", "af-s3", "s3fs", "s3fs-cache",
-           "rclone", "rclone-full"]
+SYSTEMS = ["local", "bindfs", "af-local", "af-uring", "af-workers", "af-s3", "s3fs",
+           "s3fs-cache", "rclone", "rclone-full"]
 STAT_PASSES = 5  # stat4 stats every file of meta/ this many times
 WORKLOADS = ["seq", "rand4k", "rand4k4", "rand128k", "ttfb", "small4", "lsR", "stat4"]
 RESTART_WORKLOADS = {"seq", "rand4k", "rand4k4", "rand128k", "ttfb", "small4"}
@@ -166,6 +166,26 @@ def merge(base, over):
     for k, v in (over or {}).items():
         out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+FUSE_URING_PARAM = "/sys/module/fuse/parameters/enable_uring"
+
+
+def enable_fuse_uring():
+    """mount.io_uring needs the fuse module's enable_uring (root); restored at exit."""
+    try:
+        with open(FUSE_URING_PARAM) as f:
+            old = f.read().strip()
+        with open(FUSE_URING_PARAM, "w") as f:
+            f.write("Y")
+    except OSError as e:
+        sys.exit("--af-set mount.io_uring=true: cannot enable %s: %s" % (FUSE_URING_PARAM, e))
+
+    def restore():
+        with open(FUSE_URING_PARAM, "w") as f:
+            f.write(old)
+    CLEANUPS.append(restore)
+    log("fuse enable_uring: %s -> Y (restored at exit)" % old)
 
 
 def parse_af_set(ap, items):
@@ -451,6 +471,15 @@ class AlluxioFuse(System):
         return [self.ctx.af_bin, "mount", self.mp, "--config", conf, "--foreground"], {}
 
 
+class AlluxioUring(AlluxioFuse):
+    """af-local served over FUSE-over-io_uring queues (mount.io_uring; main() turns on the
+    kernel switch for the run)."""
+    name = "af-uring"
+
+    def base_config(self):
+        return {"ufs_root": "file://" + self.ctx.data, "mount": {"io_uring": True}}
+
+
 class AlluxioWorkers(AlluxioFuse):
     name = "af-workers"
 
@@ -522,8 +551,8 @@ class RcloneFull(Rclone):
     mode = "full"
 
 
-SYSTEM_CLASSES = {c.name: c for c in (Local, Bindfs, AlluxioFuse, AlluxioWorkers, AlluxioS3, S3fs,
-                                      S3fsCache, Rclone, RcloneFull)}
+SYSTEM_CLASSES = {c.name: c for c in (Local, Bindfs, AlluxioFuse, AlluxioUring, AlluxioWorkers,
+                                      AlluxioS3, S3fs, S3fsCache, Rclone, RcloneFull)}
 
 
 # ---------------------------------------------------------------- workloads
@@ -864,7 +893,7 @@ def targets(rows):
     b = median_of(d, system="curl-workers", workload="seq4", phase="cold")
     add(3, "cold seq read via 3 fake workers / curl page GETs", ratio(a, b, True), "≥ 0.70",
         lambda v: v >= 0.7)
-    for sys_ in ("af-local", "af-workers"):
+    for sys_ in ("af-local", "af-uring", "af-workers"):
         for wl, tgt in (("seq", 0.9), ("rand4k", 0.8)):
             v = ratio(median_of(d, system=sys_, workload=wl, phase="restart"),
                       median_of(d, system="bindfs", workload=wl, phase="restart"), True)
@@ -1023,6 +1052,11 @@ def main():
         ctx.out += datetime.datetime.now().strftime("-%H%M%S")
     os.makedirs(ctx.out, exist_ok=True)
     systems = [s for s in args.systems.split(",") if s]
+    if "af-uring" in systems and not os.path.exists(FUSE_URING_PARAM):
+        log("af-uring skipped: this kernel has no FUSE over io_uring (%s)" % FUSE_URING_PARAM)
+        systems.remove("af-uring")
+    if "af-uring" in systems or ctx.af_set.get("mount", {}).get("io_uring") is True:
+        enable_fuse_uring()
     workloads = [w for w in args.workloads.split(",") if w]
     sections = set((args.sections or "matrix,issue3,rss,bigdir" +
                     ("" if args.quick else ",tuning")).split(","))
@@ -1071,7 +1105,8 @@ def main():
 
     section("matrix", lambda: measure_matrix(ctx, systems, workloads))
     section("issue3", lambda: issue3(ctx))
-    section("rss", lambda: [rss_run(ctx, s) for s in ("af-local", "af-workers")])
+    section("rss", lambda: [rss_run(ctx, s) for s in ("af-local", "af-uring", "af-workers")
+                            if s != "af-uring" or s in systems])
     section("bigdir", lambda: bigdir_listing(ctx))
 
     def tuning():
