@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 ASAN_BIN=$(realpath "${1:-build-asan/alluxio-fuse}")
 FAKE=$(realpath "${2:-build/tests/fake_worker/fake_worker}")
-MODULES=${AF_SAN_MODULES:-"test_foundation test_cli test_stop test_writes test_page_cache test_faults test_s3 test_metrics test_load_doctor test_tls test_secure_defaults"}
+MODULES=${AF_SAN_MODULES:-"test_foundation test_cli test_stop test_writes test_page_cache test_faults test_s3 test_metrics test_load_doctor test_tls test_secure_defaults test_uring"}
 PER_MODULE_TIMEOUT=${AF_SAN_TIMEOUT:-420}
 
 logdir=$(mktemp -d /tmp/af-sanitizer-XXXXXX)
