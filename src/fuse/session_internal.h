@@ -113,10 +113,10 @@ class OpScope {
   OpScope(fuse_req_t req, const char* op, uint64_t ino)
       : impl_(impl_of(req)), op_(op), ino_(ino), start_(std::chrono::steady_clock::now()) {
     // libfuse starts its workers; each names itself at its first request.
-    // io_uring queue threads have their own names (af-ring-N).
+    // io_uring queue and pool threads have their own names (af-ring-N, af-ring-io).
     thread_local bool named = false;
     if (!named) {
-      if (!UringTransport::on_queue_thread()) common::name_this_thread("af-fuse");
+      if (!UringTransport::on_ring_thread()) common::name_this_thread("af-fuse");
       named = true;
     }
     impl_.in_flight.fetch_add(1);

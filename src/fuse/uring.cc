@@ -123,8 +123,9 @@ struct Queue {
   bool failed_logged = false;
 };
 
-thread_local Entry* tls_entry = nullptr;  // the request this queue thread is serving
-thread_local Queue* tls_queue = nullptr;  // set on queue threads only
+thread_local Entry* tls_entry = nullptr;    // the request this queue thread is serving
+thread_local Queue* tls_queue = nullptr;    // set on queue threads only
+thread_local bool tls_ring_thread = false;  // a queue or pool thread (named af-ring-*)
 
 }  // namespace
 
@@ -302,6 +303,7 @@ struct UringTransport::Impl {
 
   void run_pool(PoolThread* self) {
     common::name_this_thread("af-ring-io");
+    tls_ring_thread = true;
     std::unique_lock<std::mutex> lock(pool_mu);
     for (;;) {
       Entry* e = self->job;
@@ -323,9 +325,9 @@ struct UringTransport::Impl {
     }
   }
 
-
   void run(Queue* q) {
     common::name_this_thread("af-ring-" + std::to_string(q->qid));
+    tls_ring_thread = true;
     // Pinned to its CPU, where the kernel queues the requests of that CPU's processes: a
     // small request is then served without waking another CPU (unpinned, 4 readers on two
     // CPUs measured 0.49 of bindfs instead of 1.2).
@@ -644,6 +646,6 @@ char* UringTransport::reply_buffer(size_t len) {
   return e != nullptr && len <= e->cap ? e->payload : nullptr;
 }
 
-bool UringTransport::on_queue_thread() { return tls_queue != nullptr; }
+bool UringTransport::on_ring_thread() { return tls_ring_thread; }
 
 }  // namespace alluxio_fuse::fuse

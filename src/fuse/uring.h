@@ -64,8 +64,8 @@ class UringTransport {
   // While a queue thread serves a request: its entry's reply buffer when `len` fits, else
   // null. A reply built there is committed without a copy.
   static char* reply_buffer(size_t len);
-  // True on a queue thread (it names itself af-ring-N).
-  static bool on_queue_thread();
+  // True on a queue or pool thread (they name themselves af-ring-N / af-ring-io).
+  static bool on_ring_thread();
 
   struct Impl;
 

@@ -51,6 +51,18 @@ def ring_threads(pid):
     return out
 
 
+def thread_names(pid):
+    names = []
+    task_dir = "/proc/%d/task" % pid
+    for tid in os.listdir(task_dir):
+        try:
+            with open(os.path.join(task_dir, tid, "comm")) as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    return names
+
+
 def on_cpu(cpu, code):
     """Runs python `code` in a child pinned to `cpu`; returns its stdout."""
     return subprocess.run(
@@ -89,6 +101,10 @@ class UringTest(harness.TempDirTestCase):
         queues = len(ring_threads(m.proc.pid))
         self.assertGreaterEqual(queues, 1)
         self.assertEqual(sha256_file(m.path("dir/big.bin")), sha256_file(self.big))
+        # 1 MiB reads went to the pool, whose threads keep their name after serving (8 entries
+        # per queue, one pool thread per entry, at most mount.max_threads).
+        self.assertEqual(thread_names(m.proc.pid).count("af-ring-io"), min(64, 8 * queues),
+                         sorted(thread_names(m.proc.pid)))
         # Random reads of whole and partial pages, compared with the source.
         with open(m.path("dir/big.bin"), "rb") as f, open(self.big, "rb") as src:
             for off in (0, 4096, (1 << 20) - 100, 5 * (1 << 20) + 7, 9 * (1 << 20) + 12000):
