@@ -168,24 +168,17 @@ def merge(base, over):
     return out
 
 
-FUSE_URING_PARAM = "/sys/module/fuse/parameters/enable_uring"
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "support"))
+import uring_switch  # noqa: E402
 
 
 def enable_fuse_uring():
     """mount.io_uring needs the fuse module's enable_uring (root); restored at exit."""
     try:
-        with open(FUSE_URING_PARAM) as f:
-            old = f.read().strip()
-        with open(FUSE_URING_PARAM, "w") as f:
-            f.write("Y")
+        CLEANUPS.append(uring_switch.turn_on())
     except OSError as e:
-        sys.exit("--af-set mount.io_uring=true: cannot enable %s: %s" % (FUSE_URING_PARAM, e))
-
-    def restore():
-        with open(FUSE_URING_PARAM, "w") as f:
-            f.write(old)
-    CLEANUPS.append(restore)
-    log("fuse enable_uring: %s -> Y (restored at exit)" % old)
+        sys.exit("mount.io_uring: cannot enable %s: %s" % (uring_switch.PARAM, e))
+    log("fuse enable_uring: on for this run (restored at exit)")
 
 
 def parse_af_set(ap, items):
@@ -1052,8 +1045,8 @@ def main():
         ctx.out += datetime.datetime.now().strftime("-%H%M%S")
     os.makedirs(ctx.out, exist_ok=True)
     systems = [s for s in args.systems.split(",") if s]
-    if "af-uring" in systems and not os.path.exists(FUSE_URING_PARAM):
-        log("af-uring skipped: this kernel has no FUSE over io_uring (%s)" % FUSE_URING_PARAM)
+    if "af-uring" in systems and not os.path.exists(uring_switch.PARAM):
+        log("af-uring skipped: this kernel has no FUSE over io_uring (%s)" % uring_switch.PARAM)
         systems.remove("af-uring")
     if "af-uring" in systems or ctx.af_set.get("mount", {}).get("io_uring") is True:
         enable_fuse_uring()

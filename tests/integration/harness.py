@@ -29,28 +29,15 @@ TIME_SCALE = float(os.environ.get("AF_TIME_SCALE", "1"))
 # AF_IT_IO_URING=1: every mount asks for FUSE over io_uring (mount.io_uring) unless its test
 # says otherwise; the runner turns on /sys/module/fuse/parameters/enable_uring.
 IO_URING = os.environ.get("AF_IT_IO_URING") == "1"
-URING_PARAM = "/sys/module/fuse/parameters/enable_uring"
-
-
-def _enable_uring_for_this_run():
-    """AF_IT_IO_URING=1: the kernel's switch on for this process, the old value back at exit."""
+if IO_URING:  # the kernel's switch on for this process, the old value back at exit
     import atexit
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+    import uring_switch  # noqa: E402
     try:
-        with open(URING_PARAM) as f:
-            old = f.read().strip()
-        with open(URING_PARAM, "w") as f:
-            f.write("Y")
+        atexit.register(uring_switch.turn_on())
     except OSError as e:
-        raise SystemExit("AF_IT_IO_URING=1 needs %s: %s" % (URING_PARAM, e))
-
-    def restore():
-        with open(URING_PARAM, "w") as f:
-            f.write(old)
-    atexit.register(restore)
-
-
-if IO_URING:
-    _enable_uring_for_this_run()
+        raise SystemExit("AF_IT_IO_URING=1 needs %s: %s" % (uring_switch.PARAM, e))
 
 
 def sanitizer_reports():

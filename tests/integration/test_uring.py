@@ -20,7 +20,10 @@ import unittest
 
 import harness
 
-PARAM = "/sys/module/fuse/parameters/enable_uring"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import uring_switch  # noqa: E402
+
+PARAM = uring_switch.PARAM
 XATTR = "user.alluxio.ufs_uri"
 
 
@@ -75,9 +78,7 @@ class UringTest(harness.TempDirTestCase):
         super().setUp()
         if not os.path.exists(PARAM):
             self.skipTest("this kernel has no FUSE over io_uring (%s)" % PARAM)
-        with open(PARAM) as f:
-            old = f.read().strip()
-        self.addCleanup(self.set_param, old)
+        self.addCleanup(uring_switch.turn_on())  # each test sets it as it needs; restored after
         self.ufs = os.path.join(self.tmp, "ufs")
         os.makedirs(os.path.join(self.ufs, "dir"))
         with open(os.path.join(self.ufs, "a.txt"), "w") as f:
@@ -86,15 +87,11 @@ class UringTest(harness.TempDirTestCase):
         with open(self.big, "wb") as f:
             f.write(os.urandom(9 * (1 << 20) + 12345))
 
-    def set_param(self, value):
-        with open(PARAM, "w") as f:
-            f.write(value)
-
     def config(self):
         return {"ufs_root": "file://" + self.ufs, "mount": {"io_uring": True}}
 
     def test_requests_go_through_the_ring_of_the_callers_cpu(self):
-        self.set_param("Y")
+        uring_switch.set_to("Y")
         m = self.start_mount(self.config())
         with open(m.path("a.txt")) as f:
             self.assertEqual(f.read(), "hello\n")
@@ -154,7 +151,7 @@ class UringTest(harness.TempDirTestCase):
         harness.write_yaml(conf, dict(self.config(), metrics={"enabled": False}))
         for value, verdict, text in (("Y", "OK", "is Y: per-CPU ring queues"),
                                      ("N", "WARN", "is N: requests go through /dev/fuse")):
-            self.set_param(value)
+            uring_switch.set_to(value)
             r = subprocess.run([harness.BINARY, "doctor", "--config", conf],
                                capture_output=True, text=True, timeout=60)
             rows = [line for line in r.stdout.splitlines() if line.startswith("mount.io_uring")]
@@ -163,7 +160,7 @@ class UringTest(harness.TempDirTestCase):
             self.assertIn(text, rows[0])
 
     def test_kernel_switch_off_serves_through_dev_fuse(self):
-        self.set_param("N")
+        uring_switch.set_to("N")
         m = self.start_mount(self.config())
         self.assertEqual(sha256_file(m.path("dir/big.bin")), sha256_file(self.big))
         self.assertEqual(ring_threads(m.proc.pid), {})  # the queue threads ended unused
