@@ -103,6 +103,11 @@ Status StagingArea::open() {
   std::vector<std::pair<std::filesystem::file_time_type, Kept>> kept;
   for (const auto& entry : std::filesystem::directory_iterator(failed_dir(), ec)) {
     std::string name = entry.path().filename().string();
+    if (entry.is_regular_file(ec) && name.size() > 5 &&
+        name.compare(name.size() - 5, 5, ".part") == 0) {
+      ::unlink(entry.path().c_str());  // a copy cut short by a crash; its source is kept
+      continue;
+    }
     if (!entry.is_regular_file(ec) ||
         (name.size() > 4 && name.compare(name.size() - 4, 4, ".key") == 0)) {
       continue;
@@ -184,15 +189,21 @@ void StagingArea::forget_kept_locked(const std::string& path, std::vector<std::s
 Status StagingArea::keep_failed(const std::string& key, int fd, uint64_t size,
                                 const std::string& move_path, std::string* kept) {
   if (!options_.keep_failed) return Status::Ok();
-  uint64_t seq;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    seq = ++seq_;
+  // A later failure of the same file replaces its earlier copy under the same name (rename
+  // over it), so failed/ never holds two copies of one file, not even for a moment.
+  const bool replace = !kept->empty();
+  std::string dest = *kept;
+  if (!replace) {
+    uint64_t seq;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      seq = ++seq_;
+    }
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    dest = failed_dir() + "/" +
+           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count()) + "-" +
+           std::to_string(seq) + "-" + safe_name(key);
   }
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  std::string dest = failed_dir() + "/" +
-                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count()) +
-                     "-" + std::to_string(seq) + "-" + safe_name(key);
   if (!move_path.empty()) {
     // The caller's reservation for the staged file becomes the failed copy's.
     if (::rename(move_path.c_str(), dest.c_str()) != 0) {
@@ -202,28 +213,30 @@ Status StagingArea::keep_failed(const std::string& key, int fd, uint64_t size,
   } else {
     Status room = reserve(size);
     if (!room.ok()) return room;
-    int out = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const std::string part = dest + ".part";
+    int out = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (out < 0) {
       unreserve(size);
       return os_error(errno, "keep failed copy of " + key);
     }
     Status copied = copy_fd(fd, out, size);
     ::close(out);
+    if (copied.ok() && ::rename(part.c_str(), dest.c_str()) != 0) {
+      copied = os_error(errno, "keep failed copy of " + key);
+    }
     if (!copied.ok()) {
-      ::unlink(dest.c_str());
+      ::unlink(part.c_str());
       unreserve(size);
       return copied;
     }
   }
   write_sidecar(dest, key);
-  std::vector<std::string> victims;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!kept->empty()) forget_kept_locked(*kept, &victims);
+    if (replace) forget_kept_locked(dest, nullptr);  // its file was just replaced
     failed_.push_back(Kept{dest, size});
     failed_bytes_ += size;
   }
-  for (const auto& path : victims) remove(path);
   *kept = dest;
   return Status::Ok();
 }

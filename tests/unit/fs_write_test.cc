@@ -309,6 +309,27 @@ TEST_F(FsWriteTest, CommitFailureIsEioAndKeepsTheStagedCopy) {
   fs_->release(c->open.fh);
 }
 
+TEST_F(FsWriteTest, ALaterFailureReplacesTheKeptCopyInPlace) {
+  // close() fails (a copy is kept), then the release's final attempt fails too: the staged
+  // file replaces that copy under the same name, so failed/ never shows two copies of one file.
+  auto c = create("twice");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(write(c->open.fh, 0, "first").ok());
+  fail("write_file");
+  EXPECT_EQ(fs_->flush(c->open.fh).code(), Code::kIo);
+  auto first = failed_files();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(slurp(first[0]), "first");
+  ASSERT_TRUE(write(c->open.fh, 5, " and more").ok());  // dirty again: release commits
+  fs_->release(c->open.fh);
+  fs_->shutdown();
+  auto kept = failed_files();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0], first[0]);
+  EXPECT_EQ(slurp(kept[0]), "first and more");
+  EXPECT_EQ(slurp(kept[0] + ".key"), kRoot + "/twice");
+}
+
 TEST_F(FsWriteTest, CommitErrorClassesSurvive) {
   auto c = create("x");
   ASSERT_TRUE(c.ok());
@@ -606,6 +627,21 @@ TEST_F(FsWriteTest, LeftoversOfACrashGoToFailedNotToTheStore) {
   EXPECT_EQ(slurp(kept[0] + ".key"), kRoot + "/victim");
   EXPECT_EQ(stored("victim"), "committed version");
   EXPECT_FALSE(stdfs::exists(dir + "/4242-7.stage"));
+}
+
+TEST_F(FsWriteTest, ACopyCutShortByACrashIsDropped) {
+  // keep_failed writes a copy as <name>.part and renames it; a crash in between leaves the
+  // .part, whose data is still in the staged file or the earlier copy.
+  fs_.reset();
+  const std::string failed = options_.staging_dir + "/failed";
+  stdfs::create_directories(failed);
+  { std::ofstream(failed + "/1-1-x") << "whole copy"; }
+  { std::ofstream(failed + "/1-2-y.part") << "half a co"; }
+  make_fs();
+  auto kept = failed_files();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(slurp(kept[0]), "whole copy");
+  EXPECT_FALSE(stdfs::exists(failed + "/1-2-y.part"));
 }
 
 // Standalone file:// mode passes attributes through and keeps them across commits (§2.5).
