@@ -252,14 +252,12 @@ struct UringTransport::Impl {
     if (in->len < hdr + payload || in->len - hdr - payload > kOpInBytes || payload > e->cap) {
       spdlog::error("io_uring queue {}: malformed request (opcode {}, len {}, payload {})", q->qid,
                     in->opcode, in->len, payload);
-      auto* out = reinterpret_cast<struct fuse_out_header*>(e->header->in_out);
-      const uint64_t unique = in->unique;
-      out->len = sizeof(*out);
-      out->error = -EIO;
-      out->unique = unique;
-      e->header->ent.payload_sz = 0;
-      std::lock_guard<std::mutex> lock(q->sq_mu);
-      queue_cmd(q, e, kCmdCommitAndFetch);
+      struct fuse_out_header out {};
+      out.len = sizeof(out);
+      out.error = -EIO;
+      out.unique = in->unique;
+      struct iovec reply = {&out, sizeof(out)};
+      commit(e, &reply, 1);
       return;
     }
     const size_t op_len = in->len - hdr - payload;
