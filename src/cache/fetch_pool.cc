@@ -50,13 +50,15 @@ bool FetchPool::submit(Kind kind, std::function<void()> task) {
       demand_q_.push_back(std::move(task));
     }
   }
-  cv_.notify_all();
+  // Pool threads are interchangeable: if the woken one cannot take the task (no slot free),
+  // none could, and the thread that frees a slot takes it on its way back.
+  work_cv_.notify_one();
   return true;
 }
 
 FetchPool::Slot FetchPool::acquire_demand() {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return stopping_ || inflight_ < max_inflight_; });
+  slot_cv_.wait(lock, [&] { return stopping_ || inflight_ < max_inflight_; });
   if (stopping_) return Slot();
   ++inflight_;
   return Slot(this);
@@ -74,7 +76,10 @@ void FetchPool::release_slot() {
     std::lock_guard<std::mutex> lock(mu_);
     --inflight_;
   }
-  cv_.notify_all();
+  // One slot is free: either a pool thread (queued work) or a caller may take it. Waking one of
+  // each is enough; the one that loses the race waits again.
+  work_cv_.notify_one();
+  slot_cv_.notify_one();
 }
 
 void FetchPool::stop() {
@@ -86,7 +91,8 @@ void FetchPool::stop() {
     dropped.swap(readahead_q_);
     threads.swap(threads_);
   }
-  cv_.notify_all();
+  work_cv_.notify_all();
+  slot_cv_.notify_all();
   // Destroy the dropped readahead closures outside the lock and before joining: their
   // captures may be what running tasks wait for.
   dropped.clear();
@@ -101,8 +107,8 @@ void FetchPool::worker_loop() {
       return !stopping_ && !readahead_q_.empty() && inflight_ < max_inflight_ &&
              readahead_inflight_ < readahead_slots_;
     };
-    cv_.wait(lock,
-             [&] { return can_demand() || can_readahead() || (stopping_ && demand_q_.empty()); });
+    work_cv_.wait(
+        lock, [&] { return can_demand() || can_readahead() || (stopping_ && demand_q_.empty()); });
     bool readahead;
     if (can_demand()) {
       readahead = false;
@@ -122,7 +128,9 @@ void FetchPool::worker_loop() {
     lock.lock();
     --inflight_;
     if (readahead) --readahead_inflight_;
-    cv_.notify_all();
+    // This thread re-checks the queues itself at the top of the loop, so only a caller waiting
+    // for a slot needs waking.
+    slot_cv_.notify_one();
   }
 }
 

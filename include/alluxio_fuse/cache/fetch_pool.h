@@ -77,7 +77,10 @@ class FetchPool {
   const size_t max_queued_readahead_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  // Pool threads wait on work_cv_, acquire_demand() callers on slot_cv_: each event wakes one
+  // waiter of the kind it can unblock, not every thread of the pool.
+  std::condition_variable work_cv_;
+  std::condition_variable slot_cv_;
   std::deque<std::function<void()>> demand_q_;     // GUARDED_BY(mu_)
   std::deque<std::function<void()>> readahead_q_;  // GUARDED_BY(mu_)
   size_t inflight_ = 0;                            // GUARDED_BY(mu_), all holders
