@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -103,6 +104,9 @@ struct FileSystem::ReadHandle {
   std::unique_ptr<cache::Readahead> readahead;  // GUARDED_BY(mu); null when off
   // Readahead pages not read yet, by page index. GUARDED_BY(mu)
   std::map<uint64_t, std::unique_ptr<KeptPage>> kept;
+  // Pages whose readahead task is running now (not merely queued). GUARDED_BY(mu)
+  std::set<uint64_t> fetching;
+  std::condition_variable fetch_ended;  // notified under mu when a page leaves `fetching`
 };
 
 // One thread running queued tasks in order (background commits at release).

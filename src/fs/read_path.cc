@@ -259,6 +259,7 @@ Result<size_t> FileSystem::read_page_slice(ReadHandle& h, uint64_t index, size_t
   end = std::min(end, expected);
   if (begin >= end) return size_t{0};
 
+  wait_for_readahead(h, index);
   if (auto kept = read_kept(h, index, begin, end, expected, out)) return *kept;
 
   if (!h.file_id.empty() && page_cache_->enabled()) {
@@ -374,6 +375,15 @@ std::optional<size_t> FileSystem::read_kept(ReadHandle& h, uint64_t index, size_
   return end - begin;
 }
 
+void FileSystem::wait_for_readahead(ReadHandle& h, uint64_t index) {
+  if (!h.readahead) return;  // set before the handle is published, never changed
+  std::unique_lock<std::mutex> lock(h.mu);
+  if (h.fetching.count(index) == 0) return;
+  if (options_.test_event) options_.test_event("readahead-wait");
+  // Bounded: the task's store read has its own deadline.
+  h.fetch_ended.wait(lock, [&] { return h.fetching.count(index) == 0; });
+}
+
 bool FileSystem::reserve_kept(size_t bytes) {
   uint64_t cur = kept_bytes_.load();
   do {
@@ -407,6 +417,10 @@ void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset,
     const size_t expected =
         static_cast<size_t>(std::min<uint64_t>(page_size, h->size - page_start));
     auto task = [this, h, index, page_start, expected] {
+      {
+        std::lock_guard<std::mutex> lock(h->mu);
+        h->fetching.insert(index);
+      }
       cache::BufferPool::Lease scratch = readahead_buffers_.take(expected);
       store::Source source = store::Source::kUfs;
       PageLoad load{store_, h->key, page_start, expected, h->size, &source};
@@ -425,6 +439,8 @@ void FileSystem::readahead_after(std::shared_ptr<ReadHandle> h, uint64_t offset,
       }
       std::lock_guard<std::mutex> lock(h->mu);
       h->readahead->fetch_done(index);
+      h->fetching.erase(index);
+      h->fetch_ended.notify_all();
       // Not kept when the reader has already passed it; an existing entry is left as is.
       if (keep && index + kKeptLagPages >= h->readahead->next() / options_.page_size) {
         h->kept.emplace(index, std::move(keep));
@@ -455,6 +471,7 @@ std::optional<FileSystem::ReadData> FileSystem::take_kept_page(const std::shared
   if (length < expected || (length > expected && offset + expected < h->size)) {
     return std::nullopt;
   }
+  wait_for_readahead(*h, offset / page_size);
   std::shared_ptr<KeptPage> page = take_kept(*h, offset / page_size, expected);
   if (!page) return std::nullopt;
   stats_.read_bytes_cache.fetch_add(expected, std::memory_order_relaxed);

@@ -10,8 +10,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <latch>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -287,6 +291,89 @@ TEST_P(KeptPagesTest, ReadaheadPagesAreServedFromMemoryWithinTheBudget) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Budget, KeptPagesTest, ::testing::Values(uint64_t{0}, uint64_t{1} << 20));
+
+// A read that catches up with a readahead fetch of its page waits for that fetch and replies
+// from the page it kept: one store read of the page, and the reply is the kept buffer itself
+// (read_data's data is not the caller's buffer). Deterministic: the store holds the readahead
+// reads at a gate until the reader is seen waiting (the core's "readahead-wait" seam).
+TEST(FileSystemConcurrency, AReadWaitsForTheRunningReadaheadOfItsPageAndTakesItsBuffer) {
+  testing::TempDir dir;
+  cache::PageCacheOptions co;
+  co.dir = dir.path();
+  co.page_size = kPage;
+  cache::PageCache page_cache(co);
+  ASSERT_TRUE(page_cache.open().ok());
+  page_cache.wait_for_background();
+  cache::FetchPool pool(4);
+
+  testing::MemoryStore inner("s3://b/root");
+  const std::string want = data(kPage * 3, 9);  // pages 0-2: no page 3 to fetch later
+  inner.put_file("s3://b/root/f", want);
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool gate_open = false;
+  int reads = 0;    // GUARDED_BY(gate_mu)
+  int at_gate = 0;  // GUARDED_BY(gate_mu)
+  testing::FaultStore store(inner, [&](const char* op, const std::string&) {
+    if (std::string_view(op) != "read") return Status::Ok();
+    std::unique_lock<std::mutex> lock(gate_mu);
+    if (++reads == 1) return Status::Ok();  // the demand read of page 0 passes
+    ++at_gate;
+    gate_cv.notify_all();
+    gate_cv.wait(lock, [&] { return gate_open; });
+    return Status::Ok();
+  });
+  auto open_gate = [&] {
+    std::lock_guard<std::mutex> lock(gate_mu);
+    gate_open = true;
+    gate_cv.notify_all();
+  };
+
+  std::atomic<int> waits{0};
+  common::FakeClock clock;
+  Options o;
+  o.root = "s3://b/root";
+  o.page_size = kPage;
+  o.readahead_initial = 2 * kPage;  // page 0's read starts fetches of pages 1 and 2
+  o.readahead_max = 2 * kPage;
+  o.max_read = kPage;
+  o.memory_budget = 1 << 20;
+  o.test_event = [&](std::string_view what) {
+    if (what == "readahead-wait") waits.fetch_add(1);
+  };
+  FileSystem fs(o, store, clock, &page_cache, &pool);
+
+  auto e = fs.lookup(kRootIno, "f");
+  ASSERT_TRUE(e.ok());
+  auto h = fs.open(e->stat.ino, O_RDONLY);
+  ASSERT_TRUE(h.ok());
+  std::string buf(kPage, '\0');
+  ASSERT_EQ(*fs.read(h->fh, 0, kPage, buf.data()), kPage);
+  {
+    std::unique_lock<std::mutex> lock(gate_mu);
+    ASSERT_TRUE(gate_cv.wait_for(lock, std::chrono::seconds(10), [&] { return at_gate == 2; }))
+        << "the readahead of pages 1 and 2 never reached the store";
+  }
+
+  std::string page1(kPage, '\0');
+  std::optional<Result<FileSystem::ReadData>> got;
+  std::thread reader([&] { got.emplace(fs.read_data(h->fh, kPage, kPage, page1.data())); });
+  const bool waited = eventually([&] { return waits.load() > 0; });
+  open_gate();
+  reader.join();
+  EXPECT_TRUE(waited) << "the read did not wait for the running readahead of its page";
+  ASSERT_TRUE(got.has_value() && got->ok());
+  const FileSystem::ReadData& r = **got;
+  ASSERT_EQ(r.len, kPage);
+  EXPECT_EQ(std::string(r.data, r.len), want.substr(kPage, kPage));
+  EXPECT_NE(r.data, page1.data()) << "served by a copy, not from the kept page";
+
+  fs.release(h->fh);
+  pool.stop();
+  fs.forget(e->stat.ino, 1);
+  std::lock_guard<std::mutex> lock(gate_mu);
+  EXPECT_EQ(reads, 3) << "a page was read from the store twice";
+}
 
 }  // namespace
 }  // namespace alluxio_fuse::fs

@@ -23,6 +23,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -71,6 +72,9 @@ struct Options {
   uint64_t staging_capacity = 20ULL << 30;
   uint64_t max_file_size = 20ULL << 30;
   bool keep_failed = true;
+  // Test seam: called with the name of a point the core reached ("readahead-wait": a read
+  // found its page's readahead running and waits for it). Unset in the daemon.
+  std::function<void(std::string_view)> test_event;
 };
 
 // Who asks (from the FUSE request): creation as root over a POSIX store gives files to them.
@@ -293,6 +297,10 @@ class FileSystem {
                                          size_t length);
   // Counts `bytes` in kept_bytes_ if they fit in options_.memory_budget.
   bool reserve_kept(size_t bytes);
+  // Returns once no readahead task of the handle is running for page `index`. A read that
+  // caught up with the readahead takes the page it fetched (kept) instead of loading it again;
+  // a task still queued is not waited for (it may sit behind others).
+  void wait_for_readahead(ReadHandle& h, uint64_t index);
   void invalidate_file(ReadHandle& h);
   Result<std::shared_ptr<ReadHandle>> make_reader(const std::shared_ptr<Inode>& node,
                                                   const std::string& key, int flags,
