@@ -22,6 +22,8 @@ PER_MODULE_TIMEOUT=${AF_SAN_TIMEOUT:-420}
 logdir=$(mktemp -d /tmp/af-sanitizer-XXXXXX)
 export AF_SANITIZER_LOG_DIR=$logdir AF_TIME_SCALE=${AF_TIME_SCALE:-3}
 export AF_BINARY=$ASAN_BIN AF_FAKE_WORKER=$FAKE PYTHONDONTWRITEBYTECODE=1
+# test_uring's LD_PRELOAD shim that breaks io_uring_enter, from the same (normal) build.
+export AF_FAIL_ENTER_SHIM=${AF_FAIL_ENTER_SHIM:-$(dirname "$(dirname "$FAKE")")/support/libaf_fail_uring_enter.so}
 export ASAN_OPTIONS="log_path=$logdir/asan:detect_leaks=0:abort_on_error=1"
 export UBSAN_OPTIONS="log_path=$logdir/ubsan:print_stacktrace=1:halt_on_error=1"
 

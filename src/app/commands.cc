@@ -279,7 +279,16 @@ int mount_command(const MountCommand& command) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     if (served_done.load()) return;  // our own wake-up after serve() returned
-    bool forced = drain_before_unmount(*daemon, stop_signals, sig, served_done);
+    // A broken mount (Daemon::failed) sent this signal itself: no graceful wait, since the
+    // requests stranded on it end only when the connection does.
+    const bool failed = daemon->failed();
+    bool forced = false;
+    if (failed) {
+      notify_systemd("STOPPING=1\nSTATUS=failed: the mount can no longer answer requests");
+      daemon->begin_stop();
+    } else {
+      forced = drain_before_unmount(*daemon, stop_signals, sig, served_done);
+    }
     daemon->request_stop();
     // A file still open on the mount keeps the FUSE connection (and our loop) alive after the
     // unmount. Give it a moment, then commit staged data and exit: closing /dev/fuse aborts
@@ -291,7 +300,7 @@ int mount_command(const MountCommand& command) {
     spdlog::warn("the mount is still in use after unmount; committing staged files and exiting");
     bool ok = daemon->commit_staged();
     spdlog::shutdown();
-    ::_exit(ok && !forced ? 0 : 1);
+    ::_exit(ok && !forced && !failed ? 0 : 1);
   });
   common::Status served = daemon->serve();
   served_done = true;
@@ -302,10 +311,11 @@ int mount_command(const MountCommand& command) {
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
   const bool committed = daemon->commit_staged();
+  const bool failed = daemon->failed();
   daemon.reset();
   spdlog::info("alluxio-fuse exiting");
   spdlog::shutdown();
-  return served.ok() && committed ? 0 : 1;
+  return served.ok() && committed && !failed ? 0 : 1;
 }
 
 int check_config_command(const std::string& config_path, const std::vector<std::string>& options) {

@@ -2,6 +2,7 @@
 // default); cluster mode puts the router over the workers in front of the UFS fallback.
 #include "daemon.h"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -262,6 +263,13 @@ Status Daemon::start(int* exit_code) {
   so.io_uring = config_.mount.io_uring;
   so.extra_options = config_.mount.fuse_options;
   so.slow_op_threshold = config_.logger.slow_op_threshold;
+  so.on_fatal = [this](const std::string& why) {
+    // The signal thread does the rest: no drain (requests on the broken queue never end
+    // otherwise), unmount, commit staged files, exit 1.
+    spdlog::error("{}: the mount can no longer answer requests: stopping now", why);
+    failed_ = true;
+    ::kill(::getpid(), SIGTERM);
+  };
   metrics_->add_collect_hook([this] { publish_stats(); });
   AF_RETURN_IF_ERROR(start_metrics());
 

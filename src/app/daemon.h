@@ -54,6 +54,9 @@ class Daemon {
   uint64_t kernel_readahead() const { return config_.mount.max_read; }
   // From any thread: stop serving and unmount.
   void request_stop();
+  // The mount broke for good (an io_uring queue failed): the daemon stops without draining
+  // and exits 1.
+  bool failed() const { return failed_.load(); }
   // Commits every dirty staged file now (forced exit with the mount still busy). False when a
   // commit failed (its copy is kept under failed/ and logged).
   bool commit_staged();
@@ -81,6 +84,7 @@ class Daemon {
   std::atomic<bool> mounted_{false};
   std::atomic<bool> stopping_{false};        // begin_stop: refusing new opens
   std::atomic<bool> stop_requested_{false};  // request_stop: unmounting
+  std::atomic<bool> failed_{false};          // set before the SIGTERM it sends itself
 };
 
 }  // namespace alluxio_fuse::app

@@ -376,6 +376,7 @@ void Session::start_uring() {
   UringTransport::Options uo;
   uo.max_payload = std::max(impl_->options.max_read, impl_->options.max_write);
   uo.max_pool = impl_->options.max_threads;
+  uo.on_fatal = impl_->options.on_fatal;
   impl_->uring = UringTransport::prepare(impl_->se, fd, uo);
   if (impl_->uring == nullptr) return;  // logged; /dev/fuse serves everything
   struct fuse_custom_io io {};

@@ -121,6 +121,7 @@ struct Queue {
   std::mutex sq_mu;
   std::thread thread;
   bool failed_logged = false;
+  unsigned live = 0;  // entries the kernel has not refused; only the queue thread touches it
 };
 
 thread_local Entry* tls_entry = nullptr;    // the request this queue thread is serving
@@ -141,6 +142,16 @@ struct UringTransport::Impl {
   std::atomic<bool> offered{false};
   std::atomic<bool> active{false};
   std::atomic<bool> stopping{false};
+  std::atomic<bool> fatal_reported{false};
+
+  // A queue cannot serve any more: said once, and told to the owner (Options::on_fatal),
+  // unless stop() is already ending the rings (their failures are expected then).
+  void fatal(Queue* q, const std::string& what) {
+    if (stopping.load() || fatal_reported.exchange(true)) return;
+    const std::string why = "io_uring queue " + std::to_string(q->qid) + ": " + what;
+    spdlog::error("{}; requests of CPU {} cannot be answered", why, q->qid);
+    if (options.on_fatal) options.on_fatal(why);
+  }
 
   // The pool for large requests (kOffloadBytes). The most recently idle thread takes the next
   // request (a stack, not a queue of waiters), so a stream of one or two requests at a time
@@ -214,7 +225,7 @@ struct UringTransport::Impl {
   void queue_cmd(Queue* q, Entry* e, uint32_t cmd) {
     struct io_uring_sqe* sqe = next_sqe(q);
     if (sqe == nullptr) {
-      spdlog::error("io_uring queue {}: no submission slot; request left unanswered", q->qid);
+      fatal(q, "no submission slot; a request is left unanswered");
       return;
     }
     std::memset(static_cast<void*>(sqe), 0, 2 * sizeof(struct io_uring_sqe));  // SQE128
@@ -365,6 +376,7 @@ struct UringTransport::Impl {
       for (auto& e : q->entries) queue_cmd(q, e.get(), kCmdRegister);
       arm_wake(q);
     }
+    q->live = depth;
     for (;;) {
       // One system call: submit this thread's commits, wait for the next request.
       unsigned to_submit = 0;
@@ -374,7 +386,7 @@ struct UringTransport::Impl {
       }
       int got = enter(q, to_submit, 1, IORING_ENTER_GETEVENTS);
       if (got < 0 && got != -EINTR && got != -EAGAIN && got != -EBUSY) {
-        spdlog::error("io_uring queue {}: io_uring_enter failed: {}", q->qid, std::strerror(-got));
+        fatal(q, std::string("io_uring_enter failed: ") + std::strerror(-got));
         return;
       }
       struct io_uring_cqe* cqe = nullptr;
@@ -397,10 +409,15 @@ struct UringTransport::Impl {
           continue;
         }
         if (res < 0) {  // -ENOTCONN: the connection ended (unmount)
+          const char* cmd = e->last_cmd == kCmdRegister ? "register" : "commit";
           if (res != -ENOTCONN && !q->failed_logged) {
             q->failed_logged = true;
-            spdlog::error("io_uring queue {}: {} failed: {}", q->qid,
-                          e->last_cmd == kCmdRegister ? "register" : "commit", std::strerror(-res));
+            spdlog::error("io_uring queue {}: {} failed: {}", q->qid, cmd, std::strerror(-res));
+          }
+          // The entry is out of the ring for good. With none left, this CPU's requests wait.
+          if (q->live > 0 && --q->live == 0 && res != -ENOTCONN) {
+            fatal(q, std::string("the kernel refused every entry (last: ") + cmd + ": " +
+                         std::strerror(-res) + ")");
           }
           continue;
         }
@@ -441,7 +458,11 @@ struct UringTransport::Impl {
     queue_cmd(q, e, kCmdCommitAndFetch);
     // The queue thread submits with its next wait; any other thread submits now (and the
     // kernel copies the reply into the page cache on this thread).
-    if (tls_queue != q) enter(q, flush_locked(q), 0, 0);
+    if (tls_queue != q && enter(q, flush_locked(q), 0, 0) < 0) {
+      // Left in the submission queue: the queue thread submits it with its next wait.
+      const uint64_t one = 1;
+      (void)!::write(q->wake_fd, &one, sizeof(one));
+    }
     return static_cast<ssize_t>(total);
   }
 

@@ -30,7 +30,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 struct fuse_session;
 
@@ -42,6 +44,11 @@ class UringTransport {
     unsigned depth = 8;            // ring entries per queue: requests in flight per CPU
     unsigned max_pool = 64;        // threads for large requests (at most all entries)
     size_t max_payload = 1 << 20;  // bytes of one request or reply after the headers
+    // Called once, from a ring thread, when a queue can no longer take requests (io_uring_enter
+    // failed for good, no submission slot, or the kernel refused every entry). The requests
+    // the kernel queued on that CPU cannot move back to /dev/fuse: only ending the connection
+    // fails them, so the owner should stop the daemon. Not called once stop() has begun.
+    std::function<void(const std::string& why)> on_fatal;
   };
 
   // Allocates one queue per possible CPU (buffers, io_uring, a thread waiting to register).

@@ -184,7 +184,7 @@ def write_yaml(path, mapping):
 class Mount:
     """A foreground alluxio-fuse process mounted on a fresh directory."""
 
-    def __init__(self, workdir, config, extra_args=(), name="mnt", start_timeout=30):
+    def __init__(self, workdir, config, extra_args=(), name="mnt", start_timeout=30, env=None):
         self.workdir = workdir
         self.mountpoint = os.path.join(workdir, name)
         os.makedirs(self.mountpoint, exist_ok=True)
@@ -208,7 +208,7 @@ class Mount:
             self.proc = subprocess.Popen(
                 [BINARY, "mount", self.mountpoint, "--config", self.config_path, "--foreground"]
                 + list(extra_args),
-                stdout=subprocess.DEVNULL, stderr=err)
+                stdout=subprocess.DEVNULL, stderr=err, env=env)
         try:
             wait_until(lambda: is_mountpoint(self.mountpoint) or self.proc.poll() is not None,
                        start_timeout, "mount of " + self.mountpoint)

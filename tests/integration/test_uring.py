@@ -9,7 +9,11 @@ daemon that does not ask for io_uring never gets it, so other mounts are unaffec
   (af-ring-N) serves the requests of a process running on that CPU.
 - Kernel switch off: the daemon says so once and serves everything through /dev/fuse.
 - The daemon stops cleanly (exit 0) after an unmount with its rings live.
+- A queue whose io_uring_enter fails for good (an LD_PRELOAD shim breaks it on demand) stops
+  the daemon with exit 1 and a log line saying why, and the request stranded on that queue
+  fails (ECONNABORTED) instead of waiting in D state for as long as the daemon lives.
 """
+import errno
 import hashlib
 import os
 import re
@@ -169,6 +173,44 @@ class UringTest(harness.TempDirTestCase):
         self.assertIn("the kernel did not offer FUSE over io_uring", log)
         self.assertEqual(log.count("did not offer"), 1)
         self.assertNotIn("FUSE over io_uring:", log)
+
+    def test_a_ring_that_fails_stops_the_daemon_and_ends_its_requests(self):
+        shim = os.environ.get("AF_FAIL_ENTER_SHIM", "")
+        self.assertTrue(os.path.exists(shim),
+                        "AF_FAIL_ENTER_SHIM must name tests/support's libaf_fail_uring_enter.so "
+                        "(ctest and scripts/sanitizer-integration.sh set it): %r" % shim)
+        uring_switch.set_to("Y")
+        trigger = os.path.join(self.tmp, "break-io_uring_enter")
+        env = dict(os.environ, LD_PRELOAD=shim, AF_FAIL_ENTER_FILE=trigger)
+        if "ASAN_OPTIONS" in env:  # the shim is preloaded ahead of the ASan runtime
+            env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
+        m = self.start_mount(self.config(), env=env)
+        with open(m.path("a.txt")) as f:
+            self.assertEqual(f.read(), "hello\n")
+        self.assertTrue(ring_threads(m.proc.pid), "no af-ring-N threads")
+
+        open(trigger, "w").close()
+        # getxattr always reaches the daemon: it wakes this CPU's queue thread, whose next
+        # io_uring_enter (which would submit the reply) fails.
+        code = ("import errno, os\ntry:\n    os.getxattr(%r, %r)\n    print('answered')\n"
+                "except OSError as e:\n    print(errno.errorcode.get(e.errno, e.errno))\n"
+                % (m.path("a.txt"), XATTR))
+        reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+        try:
+            out, _ = reader.communicate(timeout=30 * harness.TIME_SCALE)
+        except subprocess.TimeoutExpired:
+            # The daemon never gave up: only its death ends the stranded request.
+            m.proc.kill()
+            reader.communicate(timeout=30)
+            self.fail("the request stranded on the broken queue was still waiting after 30 s:\n"
+                      + m.log()[-3000:])
+        self.assertEqual(out.decode().strip(), errno.errorcode[errno.ECONNABORTED], m.log()[-3000:])
+        self.assertEqual(m.proc.wait(timeout=30), 1, m.log()[-3000:])
+        log = m.log()
+        self.assertIn("FUSE over io_uring:", log)  # the rings were in use before the break
+        self.assertIn("io_uring_enter failed: Cannot allocate memory", log)
+        self.assertIn("the mount can no longer answer requests: stopping now", log)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 // Ownership: the FileSystem and observer are injected, non-owning, and outlive the session.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +40,9 @@ struct SessionOptions {
   unsigned max_idle_threads = 16;
   // Serve requests over FUSE-over-io_uring per-CPU queues when the kernel offers it (uring.h).
   bool io_uring = false;
+  // Called once (from a ring thread) when an io_uring queue breaks for good: the requests
+  // the kernel queued on it can only fail by the connection ending (uring.h).
+  std::function<void(const std::string& why)> on_fatal;
   std::vector<std::string> extra_options;  // mount.fuse_options, passed to libfuse as -o
   std::chrono::nanoseconds slow_op_threshold{std::chrono::seconds(10)};
 };

@@ -1,0 +1,38 @@
+// Test shim (LD_PRELOAD into the daemon): breaks io_uring_enter on demand, to exercise what
+// the daemon does when a FUSE-over-io_uring queue fails for good (test_uring).
+//
+// While the file named by AF_FAIL_ENTER_FILE exists, every syscall(__NR_io_uring_enter, ...)
+// fails with ENOMEM without reaching the kernel; other calls pass through unchanged. The
+// daemon issues io_uring_enter through syscall(3) (src/fuse/uring.cc), so this is the one
+// entry point to cover.
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+typedef long (*syscall_fn)(long, ...);
+
+long syscall(long number, ...) {
+  va_list ap;
+  va_start(ap, number);
+  long a[6];
+  for (int i = 0; i < 6; ++i) a[i] = va_arg(ap, long);
+  va_end(ap);
+  if (number == __NR_io_uring_enter) {
+    const char* trigger = getenv("AF_FAIL_ENTER_FILE");
+    if (trigger != NULL && access(trigger, F_OK) == 0) {
+      errno = ENOMEM;
+      return -1;
+    }
+  }
+  static syscall_fn next = NULL;
+  syscall_fn real = __atomic_load_n(&next, __ATOMIC_ACQUIRE);
+  if (real == NULL) {
+    real = (syscall_fn)dlsym(RTLD_NEXT, "syscall");
+    __atomic_store_n(&next, real, __ATOMIC_RELEASE);
+  }
+  return real(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
