@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "alluxio_fuse/common/thread_name.h"
@@ -223,8 +224,11 @@ Status FileSystem::materialize_locked(Staged& s, const std::string& key) {
     return Status(Code::kTooLarge, "file larger than write.max_file_size: " + key);
   }
   if (::ftruncate(s.fd, 0) != 0) return os_error(errno, "truncate staged copy of " + key);
-  const uint64_t chunk = std::max<uint64_t>(options_.page_size, 64 << 10);
-  std::vector<char> buf(chunk);
+  // At most the file's size (small files are the common case), and not zero-filled: every
+  // byte handed on was read into it first.
+  const uint64_t max_chunk = std::max<uint64_t>(options_.page_size, 64 << 10);
+  const uint64_t chunk = exact ? std::clamp<uint64_t>(size, 1, max_chunk) : max_chunk;
+  auto buf = std::make_unique_for_overwrite<char[]>(chunk);
   uint64_t off = 0;
   for (;;) {
     if (exact && off >= size) break;
@@ -241,9 +245,9 @@ Status FileSystem::materialize_locked(Staged& s, const std::string& key) {
     req.offset = off;
     req.length = want;
     if (exact) req.known_size = size;
-    auto got = store_.read(req, buf.data());
+    auto got = store_.read(req, buf.get());
     if (!got.ok()) return got.status();
-    AF_RETURN_IF_ERROR(pwrite_all(s.fd, buf.data(), got->bytes, off));
+    AF_RETURN_IF_ERROR(pwrite_all(s.fd, buf.get(), got->bytes, off));
     off += got->bytes;
     if (got->bytes < want) {
       if (exact) {

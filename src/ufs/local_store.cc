@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "alluxio_fuse/common/uri.h"
@@ -194,16 +196,18 @@ Status LocalStore::write_file(const std::string& key, int src_fd, uint64_t size)
     ::unlink(tmp_path.c_str());
     return from_errno(err, what);
   };
-  std::vector<char> buf(1 << 20);
+  // At most the file's size, not zero-filled (every byte written was read into it first).
+  const size_t cap = static_cast<size_t>(std::clamp<uint64_t>(size, 1, 1 << 20));
+  auto buf = std::make_unique_for_overwrite<char[]>(cap);
   uint64_t off = 0;
   while (off < size) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
-    ssize_t n = ::pread(src_fd, buf.data(), want, static_cast<off_t>(off));
+    size_t want = static_cast<size_t>(std::min<uint64_t>(cap, size - off));
+    ssize_t n = ::pread(src_fd, buf.get(), want, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return fail(n < 0 ? errno : EIO, "read staged data of " + key);
     size_t written = 0;
     while (written < static_cast<size_t>(n)) {
-      ssize_t w = ::write(out.get(), buf.data() + written, static_cast<size_t>(n) - written);
+      ssize_t w = ::write(out.get(), buf.get() + written, static_cast<size_t>(n) - written);
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) return fail(errno, "write " + key);
       written += static_cast<size_t>(w);
