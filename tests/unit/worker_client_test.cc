@@ -331,7 +331,14 @@ class HttplibWorker {
 TEST(WorkerClientHttp, SizeLimitsAndErrorsThroughCurl) {
   HttplibWorker worker;
   auto client = http::make_curl_client({}, nullptr);
-  WorkerClient wc(*client, options(WorkerApi::kEnterprise));
+  // Generous deadlines: this test is about size limits, and under ThreadSanitizer the
+  // in-process server takes over a second to send the oversized listing (a kTimeout then
+  // stood where kBadResponse is asserted).
+  WorkerClientOptions o = options(WorkerApi::kEnterprise);
+  o.metadata_timeout = 30s;
+  o.data_timeout = 30s;
+  o.stall_timeout = 30s;
+  WorkerClient wc(*client, o);
   auto info = wc.info(worker.addr(), "s3://b/a b");
   ASSERT_TRUE(info.ok()) << info.status().to_string();
   EXPECT_EQ(info->name, "a b");
