@@ -6,7 +6,11 @@ Three fake workers on 127.0.0.2-4, a cluster mount over them, 4 x 256 MiB files 
 Prints fio's throughput, the CPU seconds of the daemon and of the workers, and the daemon's
 top symbols by self time; writes them to <out>/profile.txt. As root (FUSE, drop_caches, perf).
 
-    bench/profile_cold.py <alluxio-fuse> <fake_worker> <out dir> [--mib 256]
+    bench/profile_cold.py <alluxio-fuse> <fake_worker> <out dir> [--mib 256] [--call-graph]
+
+--call-graph records DWARF call chains too, adds the top callers of the hottest symbols
+(perf report --children) to profile.txt and keeps perf.data for `perf report -i` by hand
+(large: a few hundred MiB).
 """
 import argparse
 import json
@@ -33,6 +37,8 @@ def main():
     ap.add_argument("fake_worker")
     ap.add_argument("out")
     ap.add_argument("--mib", type=int, default=256)
+    ap.add_argument("--call-graph", action="store_true",
+                    help="record DWARF call chains and keep perf.data")
     args = ap.parse_args()
     os.environ["AF_BINARY"] = os.path.abspath(args.binary)
     os.environ["AF_FAKE_WORKER"] = os.path.abspath(args.fake_worker)
@@ -59,8 +65,10 @@ def main():
         with open("/proc/sys/vm/drop_caches", "w") as f:
             f.write("3\n")
         data = os.path.join(args.out, "perf.data")
-        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-p",
-                                 str(mount.proc.pid), "-o", data],
+        record = ["perf", "record", "-q", "-e", "cpu-clock", "-p", str(mount.proc.pid), "-o", data]
+        if args.call_graph:
+            record[3:3] = ["--call-graph", "dwarf,16384"]
+        perf = subprocess.Popen(record,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
         pids = [mount.proc.pid] + [w.proc.pid for w in workers]
@@ -85,13 +93,25 @@ def main():
                 top.append("%8s %s %s" % (parts[0], parts[1], " ".join(
                     p for p in parts[2:] if p != "-")))
         top = top[:20]
+        callers = []
+        if args.call_graph:
+            # Inclusive time, callers folded in: which of our functions the copies run under.
+            tree = subprocess.run(["perf", "report", "-i", data, "--children", "--sort", "symbol",
+                                   "--stdio", "-q", "-g", "caller,0.5,callee,function,percent",
+                                   "--percent-limit", "3"], capture_output=True, text=True,
+                                  timeout=900).stdout
+            callers = ["", "inclusive time with call chains (perf report --children, >= 3 %):"]
+            callers += [line.rstrip() for line in tree.splitlines() if line.strip()][:200]
         lines = ["binary: %s" % os.path.abspath(args.binary),
                  "cold seq read, 4 x %d MiB, 4 fio jobs: %.0f MiB/s" % (args.mib, mibs),
                  "CPU seconds during the read: daemon %.2f, workers %s" % (
                      after[0] - before[0],
                      ", ".join("%.2f" % (a - b) for a, b in zip(after[1:], before[1:]))),
-                 "", "daemon self time by symbol (perf cpu-clock):"] + top
-        os.unlink(data)
+                 "", "daemon self time by symbol (perf cpu-clock):"] + top + callers
+        if args.call_graph:
+            lines.append("perf.data kept: " + data)
+        else:
+            os.unlink(data)
         with open(os.path.join(args.out, "profile.txt"), "w") as f:
             f.write("\n".join(lines) + "\n")
         print("\n".join(lines))
