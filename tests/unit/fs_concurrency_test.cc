@@ -111,15 +111,26 @@ std::string data(size_t n, int seed) {
   return s;
 }
 
-TEST(FileSystemConcurrency, ParallelReadersThroughPageCacheGetTheSourceBytes) {
+// A page cache of kPage pages in a fresh temp dir, opened and its (empty) restore done.
+struct TempPageCache {
+  explicit TempPageCache(uint64_t capacity = 0) : cache(options(dir.path(), capacity)) {
+    EXPECT_TRUE(cache.open().ok());
+    cache.wait_for_background();
+  }
+  static cache::PageCacheOptions options(const std::string& path, uint64_t capacity) {
+    cache::PageCacheOptions co;
+    co.dir = path;
+    co.page_size = kPage;
+    if (capacity != 0) co.capacity = capacity;
+    return co;
+  }
   testing::TempDir dir;
-  cache::PageCacheOptions co;
-  co.dir = dir.path();
-  co.page_size = kPage;
-  co.capacity = 64 * (kPage + 4096);  // room for some pages, so eviction runs too
-  cache::PageCache page_cache(co);
-  ASSERT_TRUE(page_cache.open().ok());
-  page_cache.wait_for_background();
+  cache::PageCache cache;
+};
+
+TEST(FileSystemConcurrency, ParallelReadersThroughPageCacheGetTheSourceBytes) {
+  TempPageCache tc(64 * (kPage + 4096));  // room for some pages, so eviction runs too
+  cache::PageCache& page_cache = tc.cache;
   cache::FetchPool pool(4);
 
   testing::MemoryStore store("s3://b/root");
@@ -218,13 +229,8 @@ class KeptPagesTest : public ::testing::TestWithParam<uint64_t> {};
 // handle reads from disk too. Every kept byte is released with its handle.
 TEST_P(KeptPagesTest, ReadaheadPagesAreServedFromMemoryWithinTheBudget) {
   const uint64_t budget = GetParam();
-  testing::TempDir dir;
-  cache::PageCacheOptions co;
-  co.dir = dir.path();
-  co.page_size = kPage;
-  cache::PageCache page_cache(co);
-  ASSERT_TRUE(page_cache.open().ok());
-  page_cache.wait_for_background();
+  TempPageCache tc;
+  cache::PageCache& page_cache = tc.cache;
   cache::FetchPool pool(4);
 
   testing::MemoryStore store("s3://b/root");
@@ -255,7 +261,7 @@ TEST_P(KeptPagesTest, ReadaheadPagesAreServedFromMemoryWithinTheBudget) {
            pool.queued(cache::FetchPool::Kind::kReadahead) == 0;
   }));
   EXPECT_EQ(fs.kept_bytes(), budget == 0 ? 0 : 4 * kPage);
-  corrupt_page_file(dir.path(), file_id, 2);
+  corrupt_page_file(tc.dir.path(), file_id, 2);
 
   // Page 2 in two halves: the first leaves the kept page for the second.
   for (uint64_t off : {2 * kPage, 2 * kPage + kPage / 2}) {
@@ -297,13 +303,8 @@ INSTANTIATE_TEST_SUITE_P(Budget, KeptPagesTest, ::testing::Values(uint64_t{0}, u
 // (read_data's data is not the caller's buffer). Deterministic: the store holds the readahead
 // reads at a gate until the reader is seen waiting (the core's "readahead-wait" seam).
 TEST(FileSystemConcurrency, AReadWaitsForTheRunningReadaheadOfItsPageAndTakesItsBuffer) {
-  testing::TempDir dir;
-  cache::PageCacheOptions co;
-  co.dir = dir.path();
-  co.page_size = kPage;
-  cache::PageCache page_cache(co);
-  ASSERT_TRUE(page_cache.open().ok());
-  page_cache.wait_for_background();
+  TempPageCache tc;
+  cache::PageCache& page_cache = tc.cache;
   cache::FetchPool pool(4);
 
   testing::MemoryStore inner("s3://b/root");
