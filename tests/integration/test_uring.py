@@ -17,6 +17,7 @@ import errno
 import hashlib
 import os
 import re
+import select
 import subprocess
 import sys
 
@@ -181,7 +182,9 @@ class UringTest(harness.TempDirTestCase):
                         "(ctest and scripts/sanitizer-integration.sh set it): %r" % shim)
         uring_switch.set_to("Y")
         trigger = os.path.join(self.tmp, "break-io_uring_enter")
-        env = dict(os.environ, LD_PRELOAD=shim, AF_FAIL_ENTER_FILE=trigger)
+        cpu = min(os.sched_getaffinity(0))
+        env = dict(os.environ, LD_PRELOAD=shim, AF_FAIL_ENTER_FILE=trigger,
+                   AF_FAIL_ENTER_THREAD="af-ring-%d" % cpu)
         if "ASAN_OPTIONS" in env:  # the shim is preloaded ahead of the ASan runtime
             env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
         m = self.start_mount(self.config(), env=env)
@@ -189,22 +192,33 @@ class UringTest(harness.TempDirTestCase):
             self.assertEqual(f.read(), "hello\n")
         self.assertTrue(ring_threads(m.proc.pid), "no af-ring-N threads")
 
-        open(trigger, "w").close()
-        # getxattr always reaches the daemon: it wakes this CPU's queue thread, whose next
-        # io_uring_enter (which would submit the reply) fails.
-        code = ("import errno, os\ntry:\n    os.getxattr(%r, %r)\n    print('answered')\n"
-                "except OSError as e:\n    print(errno.errorcode.get(e.errno, e.errno))\n"
-                % (m.path("a.txt"), XATTR))
-        reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT)
+        # The reader runs on one CPU and holds a file open (so the unmount cannot finish
+        # before the daemon exits); only that CPU's queue thread breaks, so its getxattr,
+        # which always reaches the daemon, is the request stranded on the broken queue: the
+        # queue thread serves it and fails in the io_uring_enter that would submit the reply.
+        code = ("import errno, os, sys\nos.sched_setaffinity(0, {%d})\nf = open(%r)\n"
+                "print('ready', flush=True)\nsys.stdin.readline()\ntry:\n"
+                "    os.getxattr(%r, %r)\n    print('answered')\nexcept OSError as e:\n"
+                "    print(errno.errorcode.get(e.errno, e.errno))\n"
+                % (cpu, m.path("a.txt"), m.path("a.txt"), XATTR))
+        reader = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            out, _ = reader.communicate(timeout=30 * harness.TIME_SCALE)
+            ready, _, _ = select.select([reader.stdout], [], [], 30 * harness.TIME_SCALE)
+            self.assertTrue(ready, "the reader did not open its file within 30 s")
+            self.assertEqual(reader.stdout.readline().strip(), b"ready")
+            open(trigger, "w").close()
+            out, _ = reader.communicate(b"go\n", timeout=30 * harness.TIME_SCALE)
         except subprocess.TimeoutExpired:
             # The daemon never gave up: only its death ends the stranded request.
             m.proc.kill()
             reader.communicate(timeout=30)
             self.fail("the request stranded on the broken queue was still waiting after 30 s:\n"
                       + m.log()[-3000:])
+        finally:
+            if reader.poll() is None:
+                reader.kill()
+                reader.wait(timeout=30)
         self.assertEqual(out.decode().strip(), errno.errorcode[errno.ECONNABORTED], m.log()[-3000:])
         self.assertEqual(m.proc.wait(timeout=30), 1, m.log()[-3000:])
         log = m.log()

@@ -2,14 +2,17 @@
 // the daemon does when a FUSE-over-io_uring queue fails for good (test_uring).
 //
 // While the file named by AF_FAIL_ENTER_FILE exists, every syscall(__NR_io_uring_enter, ...)
-// fails with ENOMEM without reaching the kernel; other calls pass through unchanged. The
-// daemon issues io_uring_enter through syscall(3) (src/fuse/uring.cc), so this is the one
-// entry point to cover.
+// fails with ENOMEM without reaching the kernel; other calls pass through unchanged. With
+// AF_FAIL_ENTER_THREAD set, only calls from the thread of that name fail (af-ring-N: the queue
+// of one CPU). The daemon issues io_uring_enter through syscall(3) (src/fuse/uring.cc), so
+// this is the one entry point to cover.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,7 +26,11 @@ long syscall(long number, ...) {
   va_end(ap);
   if (number == __NR_io_uring_enter) {
     const char* trigger = getenv("AF_FAIL_ENTER_FILE");
-    if (trigger != NULL && access(trigger, F_OK) == 0) {
+    const char* only = getenv("AF_FAIL_ENTER_THREAD");
+    char name[17] = {0};
+    if (only != NULL) prctl(PR_GET_NAME, name, 0, 0, 0);
+    if (trigger != NULL && access(trigger, F_OK) == 0 &&
+        (only == NULL || strcmp(name, only) == 0)) {
       errno = ENOMEM;
       return -1;
     }
