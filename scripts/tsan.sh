@@ -11,7 +11,8 @@ BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan}
 start=$(date +%s)
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALLUXIO_FUSE_TSAN=ON \
-  -DALLUXIO_FUSE_INTEGRATION_TESTS=OFF ${TSAN_CMAKE_ARGS:-} >/dev/null
+  -DALLUXIO_FUSE_INTEGRATION_TESTS=OFF -DALLUXIO_FUSE_LINE_TABLES_ONLY=ON ${TSAN_CMAKE_ARGS:-} \
+  >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS" --target concurrency_tests
 built=$(date +%s)
 
