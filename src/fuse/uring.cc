@@ -116,9 +116,14 @@ struct Queue {
   int wake_fd = -1;
   std::vector<std::unique_ptr<Entry>> entries;
   // Guards the submission queue: the queue thread adds its commits and registrations, a
-  // pool thread its commit (and submits it itself, so the kernel's copy of a large reply runs
-  // on the pool thread, not on the CPU of the reader the queue thread shares).
+  // pool thread its commit. Only the queue thread submits. The kernel hands the task work of
+  // an entry's next request to the thread that submitted its COMMIT_AND_FETCH; were that a
+  // pool thread, it would have to wake only to post the completion and wake the queue thread
+  // (two more hand-offs per request: 1 MiB sequential reads measured ~30 % slower).
   std::mutex sq_mu;
+  // A pool thread queued a commit and has written wake_fd; cleared by the queue thread before
+  // its next flush, so one wake-up covers every commit queued until then.
+  std::atomic<bool> wake_pending{false};
   std::thread thread;
   bool failed_logged = false;
   unsigned live = 0;  // entries the kernel has not refused; only the queue thread touches it
@@ -397,6 +402,7 @@ struct UringTransport::Impl {
         if (tag == kWakeTag) {
           uint64_t count = 0;
           (void)!::read(q->wake_fd, &count, sizeof(count));
+          q->wake_pending.store(false);  // before the flush at the top of the loop
           if (stopping.load()) return;
           std::lock_guard<std::mutex> lock(q->sq_mu);
           arm_wake(q);
@@ -454,12 +460,13 @@ struct UringTransport::Impl {
     e->header->ent.payload_sz = static_cast<uint32_t>(len);
     e->serving.store(0, std::memory_order_release);
     Queue* q = e->queue;
-    std::lock_guard<std::mutex> lock(q->sq_mu);
-    queue_cmd(q, e, kCmdCommitAndFetch);
-    // The queue thread submits with its next wait; any other thread submits now (and the
-    // kernel copies the reply into the page cache on this thread).
-    if (tls_queue != q && enter(q, flush_locked(q), 0, 0) < 0) {
-      // Left in the submission queue: the queue thread submits it with its next wait.
+    {
+      std::lock_guard<std::mutex> lock(q->sq_mu);
+      queue_cmd(q, e, kCmdCommitAndFetch);
+    }
+    // The queue thread submits it with its next wait (see Queue::sq_mu); a pool thread wakes
+    // it unless a wake-up is already on its way.
+    if (tls_queue != q && !q->wake_pending.exchange(true)) {
       const uint64_t one = 1;
       (void)!::write(q->wake_fd, &one, sizeof(one));
     }

@@ -13,6 +13,7 @@ daemon that does not ask for io_uring never gets it, so other mounts are unaffec
   the daemon with exit 1 and a log line saying why, and the request stranded on that queue
   fails (ECONNABORTED) instead of waiting in D state for as long as the daemon lives.
 """
+import collections
 import errno
 import hashlib
 import os
@@ -150,6 +151,34 @@ class UringTest(harness.TempDirTestCase):
         log = m.log()
         self.assertIn("FUSE over io_uring: %d queues" % queues, log)
         self.assertNotIn("io_uring queue", log)  # no ring errors were logged
+
+    def test_only_queue_threads_submit_to_their_rings(self):
+        # The kernel gives the task work of an entry's next request to the thread that submitted
+        # the entry's COMMIT_AND_FETCH. A pool thread that submitted its own commits would have
+        # to wake just to pass the next request on (~30 % off 1 MiB sequential reads), so pool
+        # threads queue their commits and the queue thread submits them. The shim (AF_ENTER_LOG)
+        # names every thread that submits.
+        shim = os.environ.get("AF_FAIL_ENTER_SHIM", "")
+        self.assertTrue(os.path.exists(shim), "AF_FAIL_ENTER_SHIM: %r" % shim)
+        uring_switch.set_to("Y")
+        log_path = os.path.join(self.tmp, "submitters")
+        env = dict(os.environ, LD_PRELOAD=shim, AF_ENTER_LOG=log_path)
+        if "ASAN_OPTIONS" in env:  # the shim is preloaded ahead of the ASan runtime
+            env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
+        m = self.start_mount(self.config(), env=env)
+        for _ in range(2):  # cold (pages fetched), then from the daemon's page cache
+            self.assertEqual(sha256_file(m.path("dir/big.bin")), sha256_file(self.big))
+            fd = os.open(m.path("dir/big.bin"), os.O_RDONLY)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # the kernel's copy goes
+            os.close(fd)
+        served_by_pool = thread_names(m.proc.pid).count("af-ring-io")
+        self.assertEqual(m.stop(), 0, m.log())
+        self.assertGreater(served_by_pool, 0, "no large request reached the pool")
+        with open(log_path) as f:
+            submitters = collections.Counter(f.read().split())
+        self.assertTrue(submitters, "the shim saw no submission")
+        self.assertTrue(all(re.fullmatch(r"af-ring-\d+", n) for n in submitters),
+                        "threads other than the queue threads submitted: %s" % submitters)
 
     def test_doctor_reports_the_kernel_switch(self):
         conf = os.path.join(self.tmp, "doctor.yaml")

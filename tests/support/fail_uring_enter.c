@@ -6,10 +6,15 @@
 // AF_FAIL_ENTER_THREAD set, only calls from the thread of that name fail (af-ring-N: the queue
 // of one CPU). The daemon issues io_uring_enter through syscall(3) (src/fuse/uring.cc), so
 // this is the one entry point to cover.
+//
+// With AF_ENTER_LOG set, each io_uring_enter that submits (to_submit > 0) appends the name of
+// the calling thread and a newline to that file: which threads hand commits to the kernel.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -27,8 +32,18 @@ long syscall(long number, ...) {
   if (number == __NR_io_uring_enter) {
     const char* trigger = getenv("AF_FAIL_ENTER_FILE");
     const char* only = getenv("AF_FAIL_ENTER_THREAD");
+    const char* log = getenv("AF_ENTER_LOG");
     char name[17] = {0};
-    if (only != NULL) prctl(PR_GET_NAME, name, 0, 0, 0);
+    if (only != NULL || log != NULL) prctl(PR_GET_NAME, name, 0, 0, 0);
+    if (log != NULL && a[1] > 0) {
+      int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        char line[sizeof(name) + 1];
+        const int n = snprintf(line, sizeof(line), "%s\n", name);
+        (void)!write(fd, line, (size_t)n);
+        close(fd);
+      }
+    }
     if (trigger != NULL && access(trigger, F_OK) == 0 &&
         (only == NULL || strcmp(name, only) == 0)) {
       errno = ENOMEM;
