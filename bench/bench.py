@@ -685,45 +685,52 @@ def record(ctx, **row):
 
 
 def measure_matrix(ctx, systems, workloads):
-    """Every workload on every system (see measure_one)."""
-    for sname in systems:
-        sysm = SYSTEM_CLASSES[sname](ctx)
-        for wl in workloads:
-            try:
-                measure_one(ctx, sysm, sname, wl)
-            except Exception as e:  # one broken system/workload must not end the run
-                sysm.stop()
-                log("%s %s failed: %r" % (sname, wl, e))
-                ctx.cut.append("%s %s (%s): failed: %r" % (sname, wl, ctx.variant, e))
-
-
-def measure_one(ctx, sysm, sname, wl):
-    """Fresh mount -> cold -> warm -> (remount on the same cache -> restart), --reps times."""
-    unit = UNITS[wl][0]
+    """Every workload on every system (see measure_one), rep by rep: each rep measures every
+    system before the next rep starts, so a machine that drifts faster or slower during the run
+    (these shared VMs do, by 30 % and more within minutes) shifts every system alike instead of
+    the ones measured last."""
+    sysms = {sname: SYSTEM_CLASSES[sname](ctx) for sname in systems}
+    broken = set()
     for rep in range(ctx.args.reps):
-        sysm.prepare_cold()
-        sysm.start(fresh=True)
+        for sname in systems:
+            sysm = sysms[sname]
+            for wl in workloads:
+                if (sname, wl) in broken:
+                    continue
+                try:
+                    measure_one(ctx, sysm, sname, wl, rep)
+                except Exception as e:  # one broken system/workload must not end the run
+                    sysm.stop()
+                    broken.add((sname, wl))
+                    log("%s %s failed: %r" % (sname, wl, e))
+                    ctx.cut.append("%s %s (%s): failed: %r" % (sname, wl, ctx.variant, e))
+
+
+def measure_one(ctx, sysm, sname, wl, rep):
+    """Fresh mount -> cold -> warm -> (remount on the same cache -> restart)."""
+    unit = UNITS[wl][0]
+    sysm.prepare_cold()
+    sysm.start(fresh=True)
+    try:
+        cold = WORKLOAD_FNS[wl](sysm, ctx)
+        warm = WORKLOAD_FNS[wl](sysm, ctx)
+    finally:
+        hwm, cpu = sysm.stop()
+    record(ctx, system=sname, workload=wl, phase="cold", rep=rep, value=cold,
+           unit=unit, rss_kib=hwm, cpu_s=cpu)
+    record(ctx, system=sname, workload=wl, phase="warm", rep=rep, value=warm,
+           unit=unit, rss_kib=hwm, cpu_s=cpu)
+    msg = "%-11s %-8s rep %d: cold %.2f warm %.2f %s" % (sname, wl, rep, cold, warm, unit)
+    if wl in RESTART_WORKLOADS and sname != "local":
+        sysm.start(fresh=False)
         try:
-            cold = WORKLOAD_FNS[wl](sysm, ctx)
-            warm = WORKLOAD_FNS[wl](sysm, ctx)
+            again = WORKLOAD_FNS[wl](sysm, ctx)
         finally:
-            hwm, cpu = sysm.stop()
-        record(ctx, system=sname, workload=wl, phase="cold", rep=rep, value=cold,
-               unit=unit, rss_kib=hwm, cpu_s=cpu)
-        record(ctx, system=sname, workload=wl, phase="warm", rep=rep, value=warm,
-               unit=unit, rss_kib=hwm, cpu_s=cpu)
-        msg = "%-11s %-8s rep %d: cold %.2f warm %.2f %s" % (sname, wl, rep, cold, warm,
-                                                             unit)
-        if wl in RESTART_WORKLOADS and sname != "local":
-            sysm.start(fresh=False)
-            try:
-                again = WORKLOAD_FNS[wl](sysm, ctx)
-            finally:
-                hwm2, cpu2 = sysm.stop()
-            record(ctx, system=sname, workload=wl, phase="restart", rep=rep, value=again,
-                   unit=unit, rss_kib=hwm2, cpu_s=cpu2)
-            msg += ", restart %.2f" % again
-        log(msg)
+            hwm2, cpu2 = sysm.stop()
+        record(ctx, system=sname, workload=wl, phase="restart", rep=rep, value=again,
+               unit=unit, rss_kib=hwm2, cpu_s=cpu2)
+        msg += ", restart %.2f" % again
+    log(msg)
 
 
 def curl_pages(ctx, af_bin, conf):
