@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -124,10 +125,27 @@ struct Queue {
   // A pool thread queued a commit and has written wake_fd; cleared by the queue thread before
   // its next flush, so one wake-up covers every commit queued until then.
   std::atomic<bool> wake_pending{false};
+  // The completion queue: taken by the queue thread for each completion, and by the rescuer
+  // while the queue thread is busy with a request of its own (busy_since).
+  std::mutex cq_mu;
+  // Steady-clock nanoseconds at which the queue thread started serving a request itself; 0
+  // while it waits or hands requests over. Meanwhile pool threads submit their own commits.
+  std::atomic<int64_t> busy_since{0};
   std::thread thread;
-  bool failed_logged = false;
-  unsigned live = 0;  // entries the kernel has not refused; only the queue thread touches it
+  bool failed_logged = false;  // GUARDED_BY(cq_mu)
+  unsigned live = 0;           // GUARDED_BY(cq_mu): entries the kernel has not refused
 };
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A queue thread serving one request for longer than this (a fetch from a slow worker, say)
+// has the requests that arrive meanwhile on its CPU handed to the pool by the rescuer, instead
+// of waiting behind it as they would on a single thread.
+constexpr int64_t kRescueAfterNs = 20 * 1000 * 1000;
 
 thread_local Entry* tls_entry = nullptr;    // the request this queue thread is serving
 thread_local Queue* tls_queue = nullptr;    // set on queue threads only
@@ -259,8 +277,9 @@ struct UringTransport::Impl {
     io_uring_sqe_set_data64(sqe, kWakeTag);
   }
 
-  // Lays the fetched request out as /dev/fuse would deliver it and serves it.
-  void serve(Queue* q, Entry* e) {
+  // Lays the fetched request out as /dev/fuse would deliver it and serves it: on this thread
+  // when `inline_ok` and it is small, else on the pool.
+  void serve(Queue* q, Entry* e, bool inline_ok) {
     const auto* in = reinterpret_cast<const struct fuse_in_header*>(e->header->in_out);
     const size_t payload = e->header->ent.payload_sz;
     const size_t hdr = sizeof(struct fuse_in_header);
@@ -282,7 +301,7 @@ struct UringTransport::Impl {
     if (op_len != 0) std::memcpy(start + hdr, e->header->op_in, op_len);
     e->serving.store(in->unique, std::memory_order_release);
     e->request = start;
-    if (is_large(*in, start + hdr)) {
+    if (!inline_ok || is_large(*in, start + hdr)) {
       std::lock_guard<std::mutex> lock(pool_mu);
       if (pool_idle.empty()) {
         pool_queue.push_back(e);
@@ -294,7 +313,16 @@ struct UringTransport::Impl {
       }
       return;
     }
+    // Busy from here: commits pool threads queue meanwhile are theirs to submit (commit()),
+    // and what was queued before goes now, so nothing waits for this request to end.
+    q->busy_since.store(steady_ns());
+    {
+      std::lock_guard<std::mutex> lock(q->sq_mu);
+      const unsigned pending = flush_locked(q);
+      if (pending != 0) enter(q, pending, 0, 0);
+    }
     process(e);
+    q->busy_since.store(0);
   }
 
   static bool is_large(const struct fuse_in_header& in, const char* op) {
@@ -394,42 +422,112 @@ struct UringTransport::Impl {
         fatal(q, std::string("io_uring_enter failed: ") + std::strerror(-got));
         return;
       }
-      struct io_uring_cqe* cqe = nullptr;
-      while (io_uring_peek_cqe(&q->ring, &cqe) == 0) {
-        const uint64_t tag = io_uring_cqe_get_data64(cqe);
-        const int res = cqe->res;
-        io_uring_cqe_seen(&q->ring, cqe);
-        if (tag == kWakeTag) {
-          uint64_t count = 0;
-          (void)!::read(q->wake_fd, &count, sizeof(count));
-          q->wake_pending.store(false);  // before the flush at the top of the loop
-          if (stopping.load()) return;
-          std::lock_guard<std::mutex> lock(q->sq_mu);
-          arm_wake(q);
-          continue;
+      // One completion at a time, so that while this thread serves a request the rest stay
+      // in the ring for the rescuer.
+      for (;;) {
+        Entry* e = nullptr;
+        {
+          std::lock_guard<std::mutex> lock(q->cq_mu);
+          struct io_uring_cqe* cqe = nullptr;
+          if (io_uring_peek_cqe(&q->ring, &cqe) != 0) break;
+          const uint64_t tag = io_uring_cqe_get_data64(cqe);
+          const int res = cqe->res;
+          io_uring_cqe_seen(&q->ring, cqe);
+          bool stop = false;
+          e = complete(q, tag, res, /*rescuer=*/false, &stop);
+          if (stop) return;
         }
-        auto* e = reinterpret_cast<Entry*>(tag);
-        if (res == -EINTR || res == -EAGAIN) {
-          std::lock_guard<std::mutex> lock(q->sq_mu);
-          queue_cmd(q, e, e->last_cmd);
-          continue;
-        }
-        if (res < 0) {  // -ENOTCONN: the connection ended (unmount)
-          const char* cmd = e->last_cmd == kCmdRegister ? "register" : "commit";
-          if (res != -ENOTCONN && !q->failed_logged) {
-            q->failed_logged = true;
-            spdlog::error("io_uring queue {}: {} failed: {}", q->qid, cmd, std::strerror(-res));
-          }
-          // The entry is out of the ring for good. With none left, this CPU's requests wait.
-          if (q->live > 0 && --q->live == 0 && res != -ENOTCONN) {
-            fatal(q, std::string("the kernel refused every entry (last: ") + cmd + ": " +
-                         std::strerror(-res) + ")");
-          }
-          continue;
-        }
-        serve(q, e);
+        if (e != nullptr) serve(q, e, /*inline_ok=*/true);
       }
     }
+  }
+
+  // One completion of q's ring, with q->cq_mu held: returns the entry whose request is to be
+  // served, if any. `*stop`: the queue thread is to end (stop() woke it).
+  Entry* complete(Queue* q, uint64_t tag, int res, bool rescuer, bool* stop) {
+    if (tag == kWakeTag) {
+      uint64_t count = 0;
+      (void)!::read(q->wake_fd, &count, sizeof(count));
+      q->wake_pending.store(false);  // before the queue thread's next flush
+      if (stopping.load()) {
+        if (!rescuer) {
+          *stop = true;
+          return nullptr;
+        }
+        const uint64_t one = 1;  // the queue thread's to see
+        (void)!::write(q->wake_fd, &one, sizeof(one));
+      }
+      std::lock_guard<std::mutex> lock(q->sq_mu);
+      arm_wake(q);
+      return nullptr;
+    }
+    auto* e = reinterpret_cast<Entry*>(tag);
+    if (res == -EINTR || res == -EAGAIN) {
+      std::lock_guard<std::mutex> lock(q->sq_mu);
+      queue_cmd(q, e, e->last_cmd);
+      return nullptr;
+    }
+    if (res < 0) {  // -ENOTCONN: the connection ended (unmount)
+      const char* cmd = e->last_cmd == kCmdRegister ? "register" : "commit";
+      if (res != -ENOTCONN && !q->failed_logged) {
+        q->failed_logged = true;
+        spdlog::error("io_uring queue {}: {} failed: {}", q->qid, cmd, std::strerror(-res));
+      }
+      // The entry is out of the ring for good. With none left, this CPU's requests wait.
+      if (q->live > 0 && --q->live == 0 && res != -ENOTCONN) {
+        fatal(q, std::string("the kernel refused every entry (last: ") + cmd + ": " +
+                     std::strerror(-res) + ")");
+      }
+      return nullptr;
+    }
+    return e;
+  }
+
+  // The rescuer: every kRescueAfterNs, the completions of a queue whose thread has been busy
+  // with one request for that long go to the pool. Requests of one CPU then wait for a slow
+  // request (up to routing.data_timeout) only if they arrived before it.
+  std::thread rescuer;
+  std::mutex rescue_mu;
+  std::condition_variable rescue_cv;
+  bool rescue_stop = false;  // GUARDED_BY(rescue_mu)
+
+  void run_rescuer() {
+    common::name_this_thread("af-ring-rescue");
+    std::unique_lock<std::mutex> lock(rescue_mu);
+    while (!rescue_cv.wait_for(lock, std::chrono::nanoseconds(kRescueAfterNs),
+                               [&] { return rescue_stop; })) {
+      lock.unlock();
+      const int64_t now = steady_ns();
+      for (auto& q : queues) {
+        const int64_t since = q->busy_since.load();
+        if (since != 0 && now - since >= kRescueAfterNs) rescue(q.get());
+      }
+      lock.lock();
+    }
+  }
+
+  void rescue(Queue* q) {
+    if (stopping.load() || !q->ring_ok) return;
+    std::unique_lock<std::mutex> lock(q->cq_mu, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    struct io_uring_cqe* cqe = nullptr;
+    while (q->busy_since.load() != 0 && io_uring_peek_cqe(&q->ring, &cqe) == 0) {
+      const uint64_t tag = io_uring_cqe_get_data64(cqe);
+      const int res = cqe->res;
+      io_uring_cqe_seen(&q->ring, cqe);
+      bool stop = false;
+      Entry* e = complete(q, tag, res, /*rescuer=*/true, &stop);
+      if (e != nullptr) serve(q, e, /*inline_ok=*/false);
+    }
+  }
+
+  void stop_rescuer() {
+    {
+      std::lock_guard<std::mutex> lock(rescue_mu);
+      rescue_stop = true;
+    }
+    rescue_cv.notify_all();
+    if (rescuer.joinable()) rescuer.join();
   }
 
   ssize_t commit(Entry* e, const struct iovec* iov, int count) {
@@ -465,10 +563,19 @@ struct UringTransport::Impl {
       queue_cmd(q, e, kCmdCommitAndFetch);
     }
     // The queue thread submits it with its next wait (see Queue::sq_mu); a pool thread wakes
-    // it unless a wake-up is already on its way.
-    if (tls_queue != q && !q->wake_pending.exchange(true)) {
-      const uint64_t one = 1;
-      (void)!::write(q->wake_fd, &one, sizeof(one));
+    // it unless a wake-up is already on its way, or submits itself while the queue thread is
+    // busy with a request of its own (it flushed when it started; see serve()).
+    if (tls_queue != q) {
+      bool submitted = false;
+      if (q->busy_since.load() != 0) {
+        std::lock_guard<std::mutex> lock(q->sq_mu);
+        const unsigned pending = flush_locked(q);
+        submitted = pending == 0 || enter(q, pending, 0, 0) >= 0;
+      }
+      if (!submitted && !q->wake_pending.exchange(true)) {
+        const uint64_t one = 1;
+        (void)!::write(q->wake_fd, &one, sizeof(one));
+      }
     }
     return static_cast<ssize_t>(total);
   }
@@ -489,6 +596,7 @@ struct UringTransport::Impl {
       if (phase == Phase::kWaiting) phase = Phase::kStop;
     }
     cv.notify_all();
+    stop_rescuer();
     stop_pool();
   }
 
@@ -599,6 +707,7 @@ std::unique_ptr<UringTransport> UringTransport::prepare(struct fuse_session* se,
     impl->pool.push_back(std::move(t));
     tp->thread = std::thread([raw, tp] { raw->run_pool(tp); });
   }
+  raw->rescuer = std::thread([raw] { raw->run_rescuer(); });
   auto transport = std::unique_ptr<UringTransport>(new UringTransport(std::move(impl)));
   {
     std::unique_lock<std::mutex> lock(raw->mu);
@@ -661,6 +770,7 @@ void UringTransport::stop() {
   for (auto& q : impl_->queues) {
     if (q->thread.joinable()) q->thread.join();
   }
+  impl_->stop_rescuer();
   impl_->stop_pool();
   for (auto& t : impl_->pool) {
     if (t->thread.joinable()) t->thread.join();

@@ -21,6 +21,7 @@ import re
 import select
 import subprocess
 import sys
+import time
 
 import unittest
 
@@ -179,6 +180,47 @@ class UringTest(harness.TempDirTestCase):
         self.assertTrue(submitters, "the shim saw no submission")
         self.assertTrue(all(re.fullmatch(r"af-ring-\d+", n) for n in submitters),
                         "threads other than the queue threads submitted: %s" % submitters)
+
+    def test_a_slow_request_does_not_hold_up_the_other_requests_of_its_cpu(self):
+        # A queue thread serves small requests itself. One that waits on a slow worker must not
+        # make the requests that arrive after it on the same CPU wait too (as they would not
+        # through /dev/fuse, where other threads take them): the rescuer hands them to the pool.
+        uring_switch.set_to("Y")
+        worker = self.start_worker({"file://" + self.ufs: self.ufs})
+        with open(os.path.join(self.ufs, "small.txt"), "w") as f:
+            f.write("slow\n")
+        cfg = dict(self.config(), worker_hosts=worker.address, fallback={"enabled": False},
+                   routing={"data_timeout": "20s", "metadata_timeout": "20s"},
+                   metadata={"ttl": "10m"})
+        m = self.start_mount(cfg)
+        self.assertEqual(sha256_file(m.path("dir/big.bin")), sha256_file(self.big))
+        fd = os.open(m.path("dir/big.bin"), os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # next reads reach the daemon
+        os.close(fd)
+        worker.faults({"latency_ms": 4000})
+        cpu = min(os.sched_getaffinity(0))
+        timed = ("import os, sys, time\nos.sched_setaffinity(0, {%d})\nt = time.monotonic()\n"
+                 "%s\nprint(round(time.monotonic() - t, 3))\n")
+        slow = subprocess.Popen(
+            [sys.executable, "-c", timed % (cpu, "open(%r).read()" % m.path("small.txt"))],
+            stdout=subprocess.PIPE)
+        try:
+            time.sleep(0.7 * harness.TIME_SCALE)  # its lookup now waits on the worker
+            self.assertIsNone(slow.poll(), "the slow request ended early")
+            fast = on_cpu(cpu, "import time\nt = time.monotonic()\n"
+                          "f = open(%r, 'rb')\nf.read(1 << 20)\nf.seek(5 << 20)\nf.read(4096)\n"
+                          "print(round(time.monotonic() - t, 3))" % m.path("dir/big.bin"))
+            slow_out, _ = slow.communicate(timeout=60)
+        finally:
+            if slow.poll() is None:
+                slow.kill()
+                slow.wait(timeout=30)
+        self.assertGreaterEqual(float(slow_out), 3.0)  # it really was slow
+        self.assertLess(float(fast), 1.0 * harness.TIME_SCALE,
+                        "cached reads on CPU %d waited for the slow request (%.1f s)"
+                        % (cpu, float(slow_out)))
+        worker.faults({})
+        self.assertEqual(m.stop(), 0, m.log())
 
     def test_doctor_reports_the_kernel_switch(self):
         conf = os.path.join(self.tmp, "doctor.yaml")
