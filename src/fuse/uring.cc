@@ -19,7 +19,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -27,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "alluxio_fuse/common/handoff_pool.h"
 #include "alluxio_fuse/common/thread_name.h"
 
 namespace alluxio_fuse::fuse {
@@ -177,27 +177,8 @@ struct UringTransport::Impl {
     if (options.on_fatal) options.on_fatal(why);
   }
 
-  // The pool for large requests (kOffloadBytes). The most recently idle thread takes the next
-  // request (a stack, not a queue of waiters), so a stream of one or two requests at a time
-  // keeps using the same warm threads instead of cycling through all of them.
-  struct PoolThread {
-    std::condition_variable cv;
-    Entry* job = nullptr;  // GUARDED_BY(pool_mu)
-    std::thread thread;
-  };
-  std::mutex pool_mu;
-  std::vector<std::unique_ptr<PoolThread>> pool;
-  std::vector<PoolThread*> pool_idle;  // GUARDED_BY(pool_mu)
-  std::deque<Entry*> pool_queue;       // GUARDED_BY(pool_mu): waiting for a free thread
-  bool pool_stop = false;              // GUARDED_BY(pool_mu)
-
-  void stop_pool() {
-    {
-      std::lock_guard<std::mutex> lock(pool_mu);
-      pool_stop = true;
-    }
-    for (auto& t : pool) t->cv.notify_all();
-  }
+  // The pool for large requests (kOffloadBytes) and for what the rescuer hands over.
+  std::unique_ptr<common::HandoffPool> pool;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -303,15 +284,7 @@ struct UringTransport::Impl {
     e->serving.store(in->unique, std::memory_order_release);
     e->request = start;
     if (!inline_ok || is_large(*in, start + hdr)) {
-      std::lock_guard<std::mutex> lock(pool_mu);
-      if (pool_idle.empty()) {
-        pool_queue.push_back(e);
-      } else {
-        PoolThread* t = pool_idle.back();
-        pool_idle.pop_back();
-        t->job = e;
-        t->cv.notify_one();
-      }
+      pool->submit(e);
       return;
     }
     // Busy from here: commits pool threads queue meanwhile are theirs to submit (commit()),
@@ -342,30 +315,6 @@ struct UringTransport::Impl {
     tls_entry = e;
     fuse_session_process_buf(se, &buf);
     tls_entry = nullptr;
-  }
-
-  void run_pool(PoolThread* self) {
-    common::name_this_thread("af-ring-io");
-    tls_ring_thread = true;
-    std::unique_lock<std::mutex> lock(pool_mu);
-    for (;;) {
-      Entry* e = self->job;
-      self->job = nullptr;
-      if (e == nullptr && !pool_queue.empty()) {
-        e = pool_queue.front();
-        pool_queue.pop_front();
-      }
-      if (e != nullptr) {
-        lock.unlock();
-        process(e);
-        lock.lock();
-        continue;
-      }
-      if (pool_stop) return;
-      pool_idle.push_back(self);
-      self->cv.wait(lock, [&] { return pool_stop || self->job != nullptr; });
-      if (self->job == nullptr) return;  // stopping (no job was handed over)
-    }
   }
 
   void run(Queue* q) {
@@ -598,7 +547,7 @@ struct UringTransport::Impl {
     }
     cv.notify_all();
     stop_rescuer();
-    stop_pool();
+    if (pool != nullptr) pool->stop();
   }
 
   ssize_t write_init_reply(int wfd, struct iovec* iov, int count) {
@@ -702,12 +651,9 @@ std::unique_ptr<UringTransport> UringTransport::prepare(struct fuse_session* se,
   }
   // A large request may wait on a fetch; every entry may hold one.
   const unsigned pool_threads = std::max(1U, std::min(options.max_pool, cpus * depth));
-  for (unsigned i = 0; i < pool_threads; ++i) {
-    auto t = std::make_unique<Impl::PoolThread>();
-    Impl::PoolThread* tp = t.get();
-    impl->pool.push_back(std::move(t));
-    tp->thread = std::thread([raw, tp] { raw->run_pool(tp); });
-  }
+  impl->pool = std::make_unique<common::HandoffPool>(
+      pool_threads, "af-ring-io", [raw](void* job) { raw->process(static_cast<Entry*>(job)); },
+      [] { tls_ring_thread = true; });
   raw->rescuer = std::thread([raw] { raw->run_rescuer(); });
   auto transport = std::unique_ptr<UringTransport>(new UringTransport(std::move(impl)));
   {
@@ -772,10 +718,7 @@ void UringTransport::stop() {
     if (q->thread.joinable()) q->thread.join();
   }
   impl_->stop_rescuer();
-  impl_->stop_pool();
-  for (auto& t : impl_->pool) {
-    if (t->thread.joinable()) t->thread.join();
-  }
+  if (impl_->pool != nullptr) impl_->pool->stop();
 }
 
 char* UringTransport::reply_buffer(size_t len) {
