@@ -28,39 +28,17 @@
 
 #include "alluxio_fuse/common/handoff_pool.h"
 #include "alluxio_fuse/common/thread_name.h"
+#include "uring_abi.h"
 
 namespace alluxio_fuse::fuse {
 namespace {
 
-// The kernel's FUSE-over-io_uring ABI (uapi linux/fuse.h, protocol 7.42). Debian 12's
-// linux-libc-dev (protocol 7.38) does not define it yet.
-constexpr uint32_t kFlag2OverIoUring = 1U << (41 - 32);  // FUSE_OVER_IO_URING in flags2
-constexpr uint32_t kCmdRegister = 1;                     // FUSE_IO_URING_CMD_REGISTER
-constexpr uint32_t kCmdCommitAndFetch = 2;               // FUSE_IO_URING_CMD_COMMIT_AND_FETCH
-constexpr size_t kInOutBytes = 128;                      // FUSE_URING_IN_OUT_HEADER_SZ
-constexpr size_t kOpInBytes = 128;                       // FUSE_URING_OP_IN_OUT_SZ
-
-struct RingEntInOut {  // struct fuse_uring_ent_in_out
-  uint64_t flags;
-  uint64_t commit_id;
-  uint32_t payload_sz;
-  uint32_t padding;
-  uint64_t reserved;
-};
-struct RingHeader {  // struct fuse_uring_req_header
-  char in_out[kInOutBytes];
-  char op_in[kOpInBytes];
-  RingEntInOut ent;
-};
-struct RingCmdReq {  // struct fuse_uring_cmd_req, in the SQE128 command area
-  uint64_t flags;
-  uint64_t commit_id;
-  uint16_t qid;
-  uint8_t padding[6];
-};
-static_assert(sizeof(RingEntInOut) == 32);
-static_assert(sizeof(RingHeader) == 288);
-static_assert(sizeof(RingCmdReq) == 24);
+using uring_abi::kCmdCommitAndFetch;
+using uring_abi::kCmdRegister;
+using uring_abi::kFlag2OverIoUring;
+using uring_abi::kOpInBytes;
+using uring_abi::RingCmdReq;
+using uring_abi::RingHeader;
 
 // Reads and writes from this size on are served by the shared pool rather than inline on the
 // queue thread: a sequential reader's readahead all lands on its own CPU's queue, and large
@@ -216,11 +194,18 @@ struct UringTransport::Impl {
     return rc < 0 ? -errno : static_cast<int>(rc);
   }
 
+  // Submits what is queued now, without waiting, with q->sq_mu held. False if the kernel
+  // refused the call (what is queued stays for the queue thread's next wait).
+  static bool submit_locked(Queue* q) {
+    const unsigned pending = flush_locked(q);
+    return pending == 0 || enter(q, pending, 0, 0) >= 0;
+  }
+
   // A free SQE, with q->sq_mu held; when the ring is full, what is queued goes first.
   static struct io_uring_sqe* next_sqe(Queue* q) {
     struct io_uring_sqe* sqe = io_uring_get_sqe(&q->ring);
     if (sqe == nullptr) {
-      enter(q, flush_locked(q), 0, 0);
+      submit_locked(q);
       sqe = io_uring_get_sqe(&q->ring);
     }
     return sqe;
@@ -292,8 +277,7 @@ struct UringTransport::Impl {
     q->busy_since.store(steady_ns());
     {
       std::lock_guard<std::mutex> lock(q->sq_mu);
-      const unsigned pending = flush_locked(q);
-      if (pending != 0) enter(q, pending, 0, 0);
+      submit_locked(q);
     }
     process(e);
     q->busy_since.store(0);
@@ -376,24 +360,30 @@ struct UringTransport::Impl {
       // in the ring for the rescuer.
       for (;;) {
         Entry* e = nullptr;
+        bool stop = false;
         {
           std::lock_guard<std::mutex> lock(q->cq_mu);
-          struct io_uring_cqe* cqe = nullptr;
-          if (io_uring_peek_cqe(&q->ring, &cqe) != 0) break;
-          const uint64_t tag = io_uring_cqe_get_data64(cqe);
-          const int res = cqe->res;
-          io_uring_cqe_seen(&q->ring, cqe);
-          bool stop = false;
-          e = complete(q, tag, res, /*rescuer=*/false, &stop);
-          if (stop) return;
+          if (!reap(q, /*rescuer=*/false, &e, &stop)) break;
         }
+        if (stop) return;
         if (e != nullptr) serve(q, e, /*inline_ok=*/true);
       }
     }
   }
 
-  // One completion of q's ring, with q->cq_mu held: returns the entry whose request is to be
-  // served, if any. `*stop`: the queue thread is to end (stop() woke it).
+  // Takes one completion of q's ring, with q->cq_mu held; false if there is none. `*e`: the
+  // entry whose request is to be served, if any; `*stop`: the queue thread is to end (stop()
+  // woke it).
+  bool reap(Queue* q, bool rescuer, Entry** e, bool* stop) {
+    struct io_uring_cqe* cqe = nullptr;
+    if (io_uring_peek_cqe(&q->ring, &cqe) != 0) return false;
+    const uint64_t tag = io_uring_cqe_get_data64(cqe);
+    const int res = cqe->res;
+    io_uring_cqe_seen(&q->ring, cqe);
+    *e = complete(q, tag, res, rescuer, stop);
+    return true;
+  }
+
   Entry* complete(Queue* q, uint64_t tag, int res, bool rescuer, bool* stop) {
     if (tag == kWakeTag) {
       uint64_t count = 0;
@@ -457,16 +447,12 @@ struct UringTransport::Impl {
   }
 
   void rescue(Queue* q) {
-    if (stopping.load() || !q->ring_ok) return;
+    if (stopping.load()) return;  // busy_since != 0: the ring is set up
     std::unique_lock<std::mutex> lock(q->cq_mu, std::try_to_lock);
     if (!lock.owns_lock()) return;
-    struct io_uring_cqe* cqe = nullptr;
-    while (q->busy_since.load() != 0 && io_uring_peek_cqe(&q->ring, &cqe) == 0) {
-      const uint64_t tag = io_uring_cqe_get_data64(cqe);
-      const int res = cqe->res;
-      io_uring_cqe_seen(&q->ring, cqe);
-      bool stop = false;
-      Entry* e = complete(q, tag, res, /*rescuer=*/true, &stop);
+    Entry* e = nullptr;
+    bool stop = false;  // for the queue thread only; reap() leaves it to it
+    while (q->busy_since.load() != 0 && reap(q, /*rescuer=*/true, &e, &stop)) {
       if (e != nullptr) serve(q, e, /*inline_ok=*/false);
     }
   }
@@ -519,8 +505,7 @@ struct UringTransport::Impl {
       bool submitted = false;
       if (q->busy_since.load() != 0) {
         std::lock_guard<std::mutex> lock(q->sq_mu);
-        const unsigned pending = flush_locked(q);
-        submitted = pending == 0 || enter(q, pending, 0, 0) >= 0;
+        submitted = submit_locked(q);
       }
       if (!submitted && !q->wake_pending.exchange(true)) {
         const uint64_t one = 1;
