@@ -97,6 +97,17 @@ class UringTest(harness.TempDirTestCase):
     def config(self):
         return {"ufs_root": "file://" + self.ufs, "mount": {"io_uring": True}}
 
+    def shim_env(self, **extra):
+        """The daemon's environment with tests/support's io_uring_enter shim preloaded."""
+        shim = os.environ.get("AF_FAIL_ENTER_SHIM", "")
+        self.assertTrue(os.path.exists(shim),
+                        "AF_FAIL_ENTER_SHIM must name tests/support's libaf_fail_uring_enter.so "
+                        "(ctest and scripts/sanitizer-integration.sh set it): %r" % shim)
+        env = dict(os.environ, LD_PRELOAD=shim, **extra)
+        if "ASAN_OPTIONS" in env:  # the shim is preloaded ahead of the ASan runtime
+            env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
+        return env
+
     def test_requests_go_through_the_ring_of_the_callers_cpu(self):
         uring_switch.set_to("Y")
         m = self.start_mount(self.config())
@@ -159,13 +170,9 @@ class UringTest(harness.TempDirTestCase):
         # to wake just to pass the next request on (~30 % off 1 MiB sequential reads), so pool
         # threads queue their commits and the queue thread submits them. The shim (AF_ENTER_LOG)
         # names every thread that submits.
-        shim = os.environ.get("AF_FAIL_ENTER_SHIM", "")
-        self.assertTrue(os.path.exists(shim), "AF_FAIL_ENTER_SHIM: %r" % shim)
         uring_switch.set_to("Y")
         log_path = os.path.join(self.tmp, "submitters")
-        env = dict(os.environ, LD_PRELOAD=shim, AF_ENTER_LOG=log_path)
-        if "ASAN_OPTIONS" in env:  # the shim is preloaded ahead of the ASan runtime
-            env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
+        env = self.shim_env(AF_ENTER_LOG=log_path)
         m = self.start_mount(self.config(), env=env)
         for _ in range(2):  # cold (pages fetched), then from the daemon's page cache
             self.assertEqual(sha256_file(m.path("dir/big.bin")), sha256_file(self.big))
@@ -247,17 +254,10 @@ class UringTest(harness.TempDirTestCase):
         self.assertNotIn("FUSE over io_uring:", log)
 
     def test_a_ring_that_fails_stops_the_daemon_and_ends_its_requests(self):
-        shim = os.environ.get("AF_FAIL_ENTER_SHIM", "")
-        self.assertTrue(os.path.exists(shim),
-                        "AF_FAIL_ENTER_SHIM must name tests/support's libaf_fail_uring_enter.so "
-                        "(ctest and scripts/sanitizer-integration.sh set it): %r" % shim)
         uring_switch.set_to("Y")
         trigger = os.path.join(self.tmp, "break-io_uring_enter")
         cpu = min(os.sched_getaffinity(0))
-        env = dict(os.environ, LD_PRELOAD=shim, AF_FAIL_ENTER_FILE=trigger,
-                   AF_FAIL_ENTER_THREAD="af-ring-%d" % cpu)
-        if "ASAN_OPTIONS" in env:  # the shim is preloaded ahead of the ASan runtime
-            env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
+        env = self.shim_env(AF_FAIL_ENTER_FILE=trigger, AF_FAIL_ENTER_THREAD="af-ring-%d" % cpu)
         m = self.start_mount(self.config(), env=env)
         with open(m.path("a.txt")) as f:
             self.assertEqual(f.read(), "hello\n")
