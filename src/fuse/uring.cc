@@ -46,6 +46,7 @@ using uring_abi::RingHeader;
 constexpr size_t kOffloadBytes = 128 * 1024;
 
 constexpr uint64_t kWakeTag = 1;    // user_data of the eventfd poll; entries are pointers
+constexpr uint64_t kStopTag = 2;    // user_data of an owner ring's poll of the stop eventfd
 constexpr size_t kHeadroom = 4096;  // ring header, then room to rebuild the request's headers
 
 // The kernel keeps one queue per possible CPU and waits for all of them before using the
@@ -86,6 +87,24 @@ struct Entry {
   char* request = nullptr;           // the request laid out for libfuse, inside region
   std::atomic<uint64_t> serving{0};  // unique of the request being served; 0: none
   uint32_t last_cmd = 0;
+  bool large = false;  // the request being served is kOffloadBytes or more
+  bool owned = false;  // its COMMIT_AND_FETCH went to a pool thread's own ring (OwnRing)
+};
+
+// A pool thread's own ring, for the one entry it owns. A pool thread that served a large
+// request commits it here rather than through the queue thread: the kernel then hands that
+// entry's next request straight to this thread (task work of the committer, completion on
+// this ring), one wake-up per request as through /dev/fuse, instead of a wake-up of the queue
+// thread to submit the commit and another of a pool thread to serve the next request. The
+// thread then serves that entry until a small request comes (it goes back to its queue
+// thread, pinned to the CPU that sent it) or the transport stops.
+struct OwnRing {
+  struct io_uring ring {};
+  bool ok = false;
+  Entry* entry = nullptr;
+  ~OwnRing() {
+    if (ok) io_uring_queue_exit(&ring);
+  }
 };
 
 struct Queue {
@@ -129,6 +148,8 @@ constexpr int64_t kRescueAfterNs = 20 * 1000 * 1000;
 thread_local Entry* tls_entry = nullptr;    // the request this queue thread is serving
 thread_local Queue* tls_queue = nullptr;    // set on queue threads only
 thread_local bool tls_ring_thread = false;  // a queue or pool thread (named af-ring-*)
+thread_local bool tls_pool_thread = false;  // a pool thread (af-ring-io)
+thread_local std::unique_ptr<OwnRing> tls_own;
 
 }  // namespace
 
@@ -145,6 +166,12 @@ struct UringTransport::Impl {
   std::atomic<bool> active{false};
   std::atomic<bool> stopping{false};
   std::atomic<bool> fatal_reported{false};
+  // Readable once stop() began; every owner ring polls it, so owners stop waiting.
+  int stop_fd = -1;
+  // Pool threads that own an entry (OwnRing) serve only it, so at most owner_limit do: the
+  // others stay free for the jobs the queue threads hand over.
+  std::atomic<unsigned> owners{0};
+  unsigned owner_limit = 0;
 
   // A queue cannot serve any more: said once, and told to the owner (Options::on_fatal),
   // unless stop() is already ending the rings (their failures are expected then).
@@ -166,6 +193,7 @@ struct UringTransport::Impl {
   unsigned failed = 0;   // GUARDED_BY(mu): ... of which could not make their ring
 
   ~Impl() {
+    if (stop_fd >= 0) ::close(stop_fd);
     for (auto& q : queues) {
       if (q->ring_ok) io_uring_queue_exit(&q->ring);
       if (q->wake_fd >= 0) ::close(q->wake_fd);
@@ -177,8 +205,11 @@ struct UringTransport::Impl {
 
   // Publishes the queued SQEs to the kernel; returns how many it has not consumed yet.
   // With q->sq_mu held (liburing's own flush is private; this is the same two stores).
-  static unsigned flush_locked(Queue* q) {
-    struct io_uring_sq* sq = &q->ring.sq;
+  static unsigned flush_locked(Queue* q) { return flush(&q->ring); }
+
+  // Publishes the SQEs queued on `ring` (liburing's own flush is private; the same two stores).
+  static unsigned flush(struct io_uring* ring) {
+    struct io_uring_sq* sq = &ring->sq;
     const unsigned tail = sq->sqe_tail;
     if (sq->sqe_head != tail) {
       sq->sqe_head = tail;
@@ -189,8 +220,14 @@ struct UringTransport::Impl {
 
   // io_uring_enter(2) without liburing's SQ bookkeeping (the caller flushed under sq_mu).
   static int enter(Queue* q, unsigned to_submit, unsigned min_complete, unsigned flags) {
+    return enter(&q->ring, to_submit, min_complete, flags);
+  }
+
+  // Every io_uring_enter of the transport goes through syscall(3) here (the test shim's hook).
+  static int enter(struct io_uring* ring, unsigned to_submit, unsigned min_complete,
+                   unsigned flags) {
     long rc =
-        ::syscall(__NR_io_uring_enter, q->ring.ring_fd, to_submit, min_complete, flags, nullptr, 0);
+        ::syscall(__NR_io_uring_enter, ring->ring_fd, to_submit, min_complete, flags, nullptr, 0);
     return rc < 0 ? -errno : static_cast<int>(rc);
   }
 
@@ -218,6 +255,11 @@ struct UringTransport::Impl {
       fatal(q, "no submission slot; a request is left unanswered");
       return;
     }
+    fill_cmd(sqe, q, e, cmd);
+  }
+
+  // Fills a (128-byte) SQE with a REGISTER or COMMIT_AND_FETCH of `e` on queue `q`.
+  void fill_cmd(struct io_uring_sqe* sqe, Queue* q, Entry* e, uint32_t cmd) {
     std::memset(static_cast<void*>(sqe), 0, 2 * sizeof(struct io_uring_sqe));  // SQE128
     sqe->opcode = IORING_OP_URING_CMD;
     sqe->fd = fd;
@@ -247,28 +289,8 @@ struct UringTransport::Impl {
   // Lays the fetched request out as /dev/fuse would deliver it and serves it: on this thread
   // when `inline_ok` and it is small, else on the pool.
   void serve(Queue* q, Entry* e, bool inline_ok) {
-    const auto* in = reinterpret_cast<const struct fuse_in_header*>(e->header->in_out);
-    const size_t payload = e->header->ent.payload_sz;
-    const size_t hdr = sizeof(struct fuse_in_header);
-    e->commit_id = e->header->ent.commit_id;
-    if (in->len < hdr + payload || in->len - hdr - payload > kOpInBytes || payload > e->cap) {
-      spdlog::error("io_uring queue {}: malformed request (opcode {}, len {}, payload {})", q->qid,
-                    in->opcode, in->len, payload);
-      struct fuse_out_header out {};
-      out.len = sizeof(out);
-      out.error = -EIO;
-      out.unique = in->unique;
-      struct iovec reply = {&out, sizeof(out)};
-      commit(e, &reply, 1);
-      return;
-    }
-    const size_t op_len = in->len - hdr - payload;
-    char* start = e->payload - hdr - op_len;
-    std::memcpy(start, in, hdr);
-    if (op_len != 0) std::memcpy(start + hdr, e->header->op_in, op_len);
-    e->serving.store(in->unique, std::memory_order_release);
-    e->request = start;
-    if (!inline_ok || is_large(*in, start + hdr)) {
+    if (!lay_out(q, e)) return;
+    if (!inline_ok || e->large) {
       pool->submit(e);
       return;
     }
@@ -283,6 +305,35 @@ struct UringTransport::Impl {
     q->busy_since.store(0);
   }
 
+  // Lays the fetched request out as /dev/fuse would deliver it; false when it is malformed
+  // (answered with EIO here).
+  bool lay_out(Queue* q, Entry* e) {
+    const auto* in = reinterpret_cast<const struct fuse_in_header*>(e->header->in_out);
+    const size_t payload = e->header->ent.payload_sz;
+    const size_t hdr = sizeof(struct fuse_in_header);
+    e->commit_id = e->header->ent.commit_id;
+    if (in->len < hdr + payload || in->len - hdr - payload > kOpInBytes || payload > e->cap) {
+      spdlog::error("io_uring queue {}: malformed request (opcode {}, len {}, payload {})", q->qid,
+                    in->opcode, in->len, payload);
+      struct fuse_out_header out {};
+      out.len = sizeof(out);
+      out.error = -EIO;
+      out.unique = in->unique;
+      struct iovec reply = {&out, sizeof(out)};
+      e->large = false;
+      commit(e, &reply, 1);
+      return false;
+    }
+    const size_t op_len = in->len - hdr - payload;
+    char* start = e->payload - hdr - op_len;
+    std::memcpy(start, in, hdr);
+    if (op_len != 0) std::memcpy(start + hdr, e->header->op_in, op_len);
+    e->large = is_large(*in, start + hdr);
+    e->serving.store(in->unique, std::memory_order_release);
+    e->request = start;
+    return true;
+  }
+
   static bool is_large(const struct fuse_in_header& in, const char* op) {
     if (in.opcode == FUSE_READ && in.len >= sizeof(in) + sizeof(struct fuse_read_in)) {
       struct fuse_read_in r {};
@@ -290,6 +341,98 @@ struct UringTransport::Impl {
       return r.size >= kOffloadBytes;
     }
     return in.opcode == FUSE_WRITE && in.len >= sizeof(in) + kOffloadBytes;
+  }
+
+  // A pool job: the request, then, if its commit made this thread the entry's owner, the
+  // entry's next requests until it goes back to its queue thread or the transport stops.
+  void run_job(Entry* e) {
+    process(e);
+    while (tls_own != nullptr && tls_own->entry != nullptr) {
+      struct io_uring_cqe* cqe = nullptr;
+      if (io_uring_peek_cqe(&tls_own->ring, &cqe) != 0) {
+        const int rc = enter(&tls_own->ring, 0, 1, IORING_ENTER_GETEVENTS);
+        if (rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY) continue;
+        fatal(tls_own->entry->queue, std::string("io_uring wait failed: ") + std::strerror(-rc));
+        release_own();
+        return;
+      }
+      const uint64_t tag = io_uring_cqe_get_data64(cqe);
+      const int res = cqe->res;
+      io_uring_cqe_seen(&tls_own->ring, cqe);
+      if (tag == kStopTag) {
+        release_own();  // the entry's command ends with the ring, at this thread's exit
+        return;
+      }
+      Entry* next = reinterpret_cast<Entry*>(tag);
+      if (res == -EINTR || res == -EAGAIN) {
+        submit_own(next);
+        continue;
+      }
+      if (res < 0) {  // -ENOTCONN: the connection ended (unmount)
+        if (res != -ENOTCONN) {
+          spdlog::error("io_uring queue {}: commit failed: {}", next->queue->qid,
+                        std::strerror(-res));
+        }
+        release_own();
+        return;
+      }
+      if (lay_out(next->queue, next)) process(next);
+    }
+  }
+
+  // This thread stops owning its entry (it went back to its queue, or is gone).
+  void release_own() {
+    tls_own->entry->owned = false;
+    tls_own->entry = nullptr;
+    owners.fetch_sub(1);
+  }
+
+  // Whether `e`'s commit goes to this pool thread's own ring: the request was large and this
+  // thread owns `e` already, or may own it (owner_limit) and has a ring.
+  bool take_ownership(Entry* e) {
+    if (!tls_pool_thread || !e->large || stopping.load()) return false;
+    if (tls_own != nullptr && tls_own->entry != nullptr) return tls_own->entry == e;
+    unsigned n = owners.load();
+    do {
+      if (n >= owner_limit) return false;
+    } while (!owners.compare_exchange_weak(n, n + 1));
+    if (tls_own == nullptr) tls_own = make_own_ring();
+    if (!tls_own->ok) {
+      owners.fetch_sub(1);
+      return false;
+    }
+    tls_own->entry = e;
+    e->owned = true;
+    return true;
+  }
+
+  std::unique_ptr<OwnRing> make_own_ring() {
+    auto own = std::make_unique<OwnRing>();
+    struct io_uring_params params {};
+    params.flags = IORING_SETUP_SQE128;
+    const int rc = io_uring_queue_init_params(4, &own->ring, &params);
+    if (rc < 0) {
+      spdlog::warn("mount.io_uring: io_uring_setup for a pool thread: {}", std::strerror(-rc));
+      return own;
+    }
+    own->ok = true;
+    struct io_uring_sqe* sqe = io_uring_get_sqe(&own->ring);  // submitted with the first commit
+    std::memset(static_cast<void*>(sqe), 0, 2 * sizeof(struct io_uring_sqe));  // SQE128
+    io_uring_prep_poll_add(sqe, stop_fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, kStopTag);
+    return own;
+  }
+
+  // Submits `e`'s COMMIT_AND_FETCH on this thread's own ring.
+  void submit_own(Entry* e) {
+    struct io_uring_sqe* sqe = io_uring_get_sqe(&tls_own->ring);
+    if (sqe == nullptr) {
+      fatal(e->queue, "no submission slot on a pool thread's ring; a request is left unanswered");
+      return;
+    }
+    fill_cmd(sqe, e->queue, e, kCmdCommitAndFetch);
+    const int rc = enter(&tls_own->ring, flush(&tls_own->ring), 0, 0);
+    if (rc < 0) fatal(e->queue, std::string("io_uring_enter failed: ") + std::strerror(-rc));
   }
 
   void process(Entry* e) {
@@ -494,6 +637,11 @@ struct UringTransport::Impl {
     e->header->ent.payload_sz = static_cast<uint32_t>(len);
     e->serving.store(0, std::memory_order_release);
     Queue* q = e->queue;
+    if (take_ownership(e)) {
+      submit_own(e);
+      return static_cast<ssize_t>(total);
+    }
+    if (e->owned) release_own();  // a small request: the entry goes back to its queue thread
     {
       std::lock_guard<std::mutex> lock(q->sq_mu);
       queue_cmd(q, e, kCmdCommitAndFetch);
@@ -599,6 +747,11 @@ std::unique_ptr<UringTransport> UringTransport::prepare(struct fuse_session* se,
   impl->options = options;
   const size_t page = page_size();
   impl->cap = (std::max<size_t>(options.max_payload, 8192) + page - 1) / page * page;
+  impl->stop_fd = eventfd(0, EFD_CLOEXEC);
+  if (impl->stop_fd < 0) {
+    spdlog::warn("mount.io_uring: eventfd: {}; serving through /dev/fuse", std::strerror(errno));
+    return nullptr;
+  }
   const unsigned depth = std::max(1U, options.depth);
   for (unsigned qid = 0; qid < cpus; ++qid) {
     auto q = std::make_unique<Queue>();
@@ -636,9 +789,13 @@ std::unique_ptr<UringTransport> UringTransport::prepare(struct fuse_session* se,
   }
   // A large request may wait on a fetch; every entry may hold one.
   const unsigned pool_threads = std::max(1U, std::min(options.max_pool, cpus * depth));
+  raw->owner_limit = pool_threads / 2;
   impl->pool = std::make_unique<common::HandoffPool>(
-      pool_threads, "af-ring-io", [raw](void* job) { raw->process(static_cast<Entry*>(job)); },
-      [] { tls_ring_thread = true; });
+      pool_threads, "af-ring-io", [raw](void* job) { raw->run_job(static_cast<Entry*>(job)); },
+      [] {
+        tls_ring_thread = true;
+        tls_pool_thread = true;
+      });
   raw->rescuer = std::thread([raw] { raw->run_rescuer(); });
   auto transport = std::unique_ptr<UringTransport>(new UringTransport(std::move(impl)));
   {
@@ -695,6 +852,10 @@ void UringTransport::stop() {
   }
   impl_->cv.notify_all();
   impl_->stopping.store(true);
+  if (impl_->stop_fd >= 0) {
+    const uint64_t one = 1;
+    (void)!::write(impl_->stop_fd, &one, sizeof(one));
+  }
   for (auto& q : impl_->queues) {
     const uint64_t one = 1;
     if (q->wake_fd >= 0) (void)!::write(q->wake_fd, &one, sizeof(one));

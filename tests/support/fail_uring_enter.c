@@ -7,8 +7,8 @@
 // of one CPU). The daemon issues io_uring_enter through syscall(3) (src/fuse/uring.cc), so
 // this is the one entry point to cover.
 //
-// With AF_ENTER_LOG set, each io_uring_enter that submits (to_submit > 0) appends the name of
-// the calling thread and a newline to that file: which threads hand commits to the kernel.
+// With AF_ENTER_LOG set, each io_uring_enter that submits (to_submit > 0) appends a line
+// "<thread name> <ring fd>" to that file: which threads hand commits to which ring.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -38,8 +38,8 @@ long syscall(long number, ...) {
     if (log != NULL && a[1] > 0) {
       int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
       if (fd >= 0) {
-        char line[sizeof(name) + 1];
-        const int n = snprintf(line, sizeof(line), "%s\n", name);
+        char line[sizeof(name) + 24];
+        const int n = snprintf(line, sizeof(line), "%s %ld\n", name, a[0]);
         (void)!write(fd, line, (size_t)n);
         close(fd);
       }
