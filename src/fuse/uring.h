@@ -5,7 +5,10 @@
 // of a read and a writev of /dev/fuse and a wake-up of whichever libfuse thread is idle.
 // Measured: a cached 4 KiB read after a restart 0.37 -> 0.80 of bindfs (README, issue 4).
 // Reads and writes of 128 KiB or more go from the queue thread to a shared pool, so a
-// sequential reader's readahead (all on its own CPU's queue) is still served in parallel.
+// sequential reader's readahead (all on its own CPU's queue) is still served in parallel; a
+// pool thread commits such a request on an io_uring of its own, so the entry's next request
+// comes straight to it (the kernel hands it to the committer), and the entry goes back to its
+// queue thread with the next small request.
 //
 // Debian 12's libfuse (3.14) predates io_uring, so this transport sits beside it through
 // fuse_session_custom_io:
@@ -19,9 +22,10 @@
 // payload: the payload buffer has headroom, so only the two headers move) and handed to
 // fuse_session_process_buf, so every operation keeps its one code path.
 //
-// Thread-safety: only a queue's own thread touches its io_uring (IORING_SETUP_SINGLE_ISSUER).
-// A reply sent from any other thread (the pool) is handed to the queue thread through a
-// mutex-guarded list and an eventfd.
+// Thread-safety: a queue's ring is shared under two mutexes (submission, completion): its
+// thread submits every commit queued there, except while it serves a request itself, and the
+// rescuer reaps it while that takes long; a pool thread's own ring is its thread's alone.
+// Code: uring.cc (set-up, INIT, stop), uring_serve.cc (serving), uring_impl.h (state).
 // Lifetime: stop() after the file system is unmounted (a queue without entries would leave
 // requests waiting until the connection ends).
 
