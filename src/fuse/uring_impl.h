@@ -193,7 +193,9 @@ struct UringTransport::Impl {
   // entry's next requests until it goes back to its queue thread or the transport stops.
   void run_job(Entry* e);
 
-  // This thread stops owning its entry (it went back to its queue, or is gone).
+  // This thread stops owning its entry (it went back to its queue, or is gone). Every reply
+  // is sent by the thread that serves its request (session.cc replies synchronously), so an
+  // owned entry is only ever committed by its owner.
   void release_own();
 
   // Whether `e`'s commit goes to this pool thread's own ring: the request was large and this

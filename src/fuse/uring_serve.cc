@@ -221,6 +221,7 @@ void UringTransport::Impl::run_job(Entry* e) {
 }
 
 void UringTransport::Impl::release_own() {
+  if (tls_own == nullptr || tls_own->entry == nullptr) return;
   tls_own->entry->owned = false;
   tls_own->entry = nullptr;
   owners.fetch_sub(1);
