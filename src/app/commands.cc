@@ -19,12 +19,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <thread>
 
 #include "alluxio_fuse/app/app.h"
 #include "alluxio_fuse/common/build_info.h"
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/thread_name.h"
 #include "alluxio_fuse/config/config.h"
 #include "alluxio_fuse/log/log.h"
@@ -170,7 +170,7 @@ int mount_command(const MountCommand& command) {
       load_config(command.config_path, command.options, &config_warnings);
   if (!cfg) return 2;
   if (::access("/dev/fuse", R_OK | W_OK) != 0) {
-    std::cerr << "alluxio-fuse: /dev/fuse is not usable: " << std::strerror(errno)
+    std::cerr << "alluxio-fuse: /dev/fuse is not usable: " << common::errno_text(errno)
               << " (load the fuse module, or give the container /dev/fuse)\n";
     return 1;
   }
@@ -185,12 +185,12 @@ int mount_command(const MountCommand& command) {
   if (!command.foreground) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
-      std::cerr << "alluxio-fuse: pipe: " << std::strerror(errno) << "\n";
+      std::cerr << "alluxio-fuse: pipe: " << common::errno_text(errno) << "\n";
       return 1;
     }
     pid_t pid = ::fork();
     if (pid < 0) {
-      std::cerr << "alluxio-fuse: fork: " << std::strerror(errno) << "\n";
+      std::cerr << "alluxio-fuse: fork: " << common::errno_text(errno) << "\n";
       return 1;
     }
     if (pid > 0) {

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/router/backend.h"
 #include "alluxio_fuse/ufs/local_store.h"
@@ -46,7 +46,8 @@ void raise_fd_limit() {
   if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) {
     spdlog::info("descriptor limit raised from {} to {}", before, rl.rlim_cur);
   } else {
-    spdlog::warn("cannot raise the descriptor limit from {}: {}", before, std::strerror(errno));
+    spdlog::warn("cannot raise the descriptor limit from {}: {}", before,
+                 common::errno_text(errno));
   }
 }
 

@@ -23,7 +23,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -34,6 +33,7 @@
 #include "alluxio_fuse/app/app.h"
 #include "alluxio_fuse/cluster/etcd_membership.h"
 #include "alluxio_fuse/common/build_info.h"
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/config/units.h"
 #include "alluxio_fuse/http/client.h"
@@ -102,7 +102,7 @@ class Report {
   std::vector<Line> lines_;
 };
 
-std::string errno_text(int err) { return std::strerror(err); }
+using common::errno_text;
 
 // An approximate size for people ("181.3GiB"); free space is never a round number.
 std::string approx_size(uint64_t bytes) {

@@ -14,11 +14,11 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "cli_support.h"
 
 namespace alluxio_fuse::app {
@@ -50,7 +50,7 @@ int run_program(const char* prog, const std::vector<std::string>& args) {
 Status set_kernel_readahead(const std::string& mountpoint, uint64_t bytes) {
   struct stat st {};
   if (::stat(mountpoint.c_str(), &st) != 0) {
-    return Status(Code::kIo, "stat " + mountpoint + ": " + std::strerror(errno));
+    return Status(Code::kIo, "stat " + mountpoint + ": " + common::errno_text(errno));
   }
   const std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
                            std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
@@ -82,7 +82,7 @@ Status unmount_path(const std::string& path, bool lazy) {
   if (::umount2(path.c_str(), lazy ? MNT_DETACH : 0) == 0) return Status::Ok();
   int err = errno;
   return Status(err == EBUSY ? Code::kIo : Code::kInvalid,
-                "cannot unmount " + path + ": " + std::strerror(err) +
+                "cannot unmount " + path + ": " + common::errno_text(err) +
                     (err == EBUSY ? " (busy: files are open; try --lazy)" : ""));
 }
 
@@ -99,7 +99,7 @@ common::Result<std::string> absolute(const std::string& path) {
   std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
   char resolved[PATH_MAX];
   if (::realpath(dir.c_str(), resolved) == nullptr) {
-    return Status(Code::kNotFound, "mount point " + path + ": " + std::strerror(errno));
+    return Status(Code::kNotFound, "mount point " + path + ": " + common::errno_text(errno));
   }
   std::string out(resolved);
   if (base.empty() || base == ".") return out;
@@ -118,7 +118,7 @@ common::Result<std::string> prepare_mountpoint(const std::string& mountpoint) {
   if (::statfs(abs->c_str(), &sfs) != 0) {
     if (!is_dead_connection(errno)) {
       return Status(Code::kNotFound,
-                    "mount point " + *abs + " does not exist: " + std::strerror(errno));
+                    "mount point " + *abs + " does not exist: " + common::errno_text(errno));
     }
     dead = true;
   }
@@ -132,14 +132,14 @@ common::Result<std::string> prepare_mountpoint(const std::string& mountpoint) {
   struct stat st {};
   if (::stat(abs->c_str(), &st) != 0) {
     return Status(Code::kNotFound,
-                  "mount point " + *abs + " does not exist: " + std::strerror(errno));
+                  "mount point " + *abs + " does not exist: " + common::errno_text(errno));
   }
   if (!S_ISDIR(st.st_mode)) {
     return Status(Code::kNotDir, "mount point " + *abs + " is not a directory");
   }
   char resolved[PATH_MAX];
   if (::realpath(abs->c_str(), resolved) == nullptr) {
-    return Status(Code::kIo, "mount point " + *abs + ": " + std::strerror(errno));
+    return Status(Code::kIo, "mount point " + *abs + ": " + common::errno_text(errno));
   }
   std::string canonical(resolved);
   if (is_mountpoint(canonical)) {

@@ -28,6 +28,7 @@
 #include <limits>
 #include <vector>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/hash.h"
 #include "page_index.h"
 
@@ -442,7 +443,7 @@ bool PageCache::store_page(const PageKey& key, std::string_view hex, const char*
     if (attempt == 0) evict_bytes(options_.capacity / 10);
   }
   warn_limited("page cache: cannot store page " + std::to_string(key.index) + " of file id " +
-               std::string(hex) + ": " + std::strerror(err) + "; serving it uncached");
+               std::string(hex) + ": " + common::errno_text(err) + "; serving it uncached");
   return false;
 }
 
@@ -596,7 +597,7 @@ void PageCache::note_io_error(int err, std::string_view what) {
     spdlog::error(
         "page cache: {} consecutive I/O errors (last: {} failed: {}); disabling the "
         "page cache under {} for the rest of this run",
-        n, what, std::strerror(err), options_.dir);
+        n, what, common::errno_text(err), options_.dir);
   }
 }
 

@@ -19,12 +19,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
 #include "alluxio_fuse/cache/page_cache.h"
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/thread_name.h"
 #include "page_index.h"
 
@@ -40,8 +40,8 @@ using internal::Shard;
 namespace {
 
 Status dir_error(const std::string& dir, const std::string& what, int err) {
-  return common::make_status(Code::kIo,
-                             "page_cache.dir " + dir + ": " + what + ": " + std::strerror(err));
+  return common::make_status(
+      Code::kIo, "page_cache.dir " + dir + ": " + what + ": " + common::errno_text(err));
 }
 
 bool is_lower_hex(std::string_view s) {

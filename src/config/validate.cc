@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/config/units.h"
 #include "fields.h"
 #include "loader.h"
@@ -23,11 +23,11 @@ void check_readable_file(const std::optional<std::string>& path, const std::stri
   if (!path) return;
   struct stat st {};
   if (::stat(path->c_str(), &st) != 0) {
-    diag.error(key, key + ": cannot read " + quote(*path) + ": " + std::strerror(errno));
+    diag.error(key, key + ": cannot read " + quote(*path) + ": " + common::errno_text(errno));
   } else if (!S_ISREG(st.st_mode)) {
     diag.error(key, key + ": " + quote(*path) + " is not a regular file (expected a PEM file)");
   } else if (::access(path->c_str(), R_OK) != 0) {
-    diag.error(key, key + ": cannot read " + quote(*path) + ": " + std::strerror(errno));
+    diag.error(key, key + ": cannot read " + quote(*path) + ": " + common::errno_text(errno));
   }
 }
 

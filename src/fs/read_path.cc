@@ -23,6 +23,7 @@
 #include "alluxio_fuse/cache/fetch_pool.h"
 #include "alluxio_fuse/cache/page_cache.h"
 #include "alluxio_fuse/cache/page_file.h"
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/hash.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/fs/file_system.h"
@@ -497,7 +498,9 @@ Result<FileSystem::ReadData> FileSystem::read_data(uint64_t fh, uint64_t offset,
       while (done < length) {
         ssize_t n = ::pread(s.fd, buf + done, length - done, static_cast<off_t>(offset + done));
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return Status(Code::kIo, std::string("read of staged copy: ") + strerror(errno));
+        if (n < 0) {
+          return Status(Code::kIo, "read of staged copy: " + common::errno_text(errno));
+        }
         if (n == 0) {
           // A sparse tail the file system has not allocated reads as zeros.
           std::memset(buf + done, 0, length - done);

@@ -13,10 +13,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <vector>
+
+#include "alluxio_fuse/common/errno_text.h"
 
 namespace alluxio_fuse::fs {
 
@@ -30,7 +31,7 @@ Status os_error(int err, const std::string& what) {
   Code code = (err == ENOSPC || err == EDQUOT) ? Code::kNoSpace
               : err == EFBIG                   ? Code::kTooLarge
                                                : Code::kIo;
-  return Status(code, what + ": " + std::strerror(err));
+  return Status(code, what + ": " + common::errno_text(err));
 }
 
 void write_sidecar(const std::string& path, const std::string& key) {
@@ -96,7 +97,7 @@ Status StagingArea::open() {
       ::rename((path + ".key").c_str(), (dest + ".key").c_str());
       spdlog::warn("staging: uncommitted copy left by a previous run kept at {}", dest);
     } else {
-      spdlog::warn("staging: cannot move {} to failed/: {}", path, std::strerror(errno));
+      spdlog::warn("staging: cannot move {} to failed/: {}", path, common::errno_text(errno));
     }
   }
   // Account the failed/ copies, oldest first, so the capacity covers them.

@@ -20,10 +20,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <memory>
 #include <vector>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/thread_name.h"
 #include "alluxio_fuse/fs/file_system.h"
 #include "fs_internal.h"
@@ -44,7 +44,7 @@ Status os_error(int err, const std::string& what) {
   Code code = (err == ENOSPC || err == EDQUOT) ? Code::kNoSpace
               : err == EFBIG                   ? Code::kTooLarge
                                                : Code::kIo;
-  return Status(code, what + ": " + std::strerror(err));
+  return Status(code, what + ": " + common::errno_text(err));
 }
 
 Status pwrite_all(int fd, const char* data, size_t length, uint64_t offset) {

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/handoff_pool.h"
 #include "uring_impl.h"
 
@@ -145,7 +146,8 @@ std::unique_ptr<UringTransport> UringTransport::prepare(struct fuse_session* se,
   impl->cap = (std::max<size_t>(options.max_payload, 8192) + page - 1) / page * page;
   impl->stop_fd = eventfd(0, EFD_CLOEXEC);
   if (impl->stop_fd < 0) {
-    spdlog::warn("mount.io_uring: eventfd: {}; serving through /dev/fuse", std::strerror(errno));
+    spdlog::warn("mount.io_uring: eventfd: {}; serving through /dev/fuse",
+                 common::errno_text(errno));
     return nullptr;
   }
   const unsigned depth = std::max(1U, options.depth);
@@ -154,7 +156,8 @@ std::unique_ptr<UringTransport> UringTransport::prepare(struct fuse_session* se,
     q->qid = qid;
     q->wake_fd = eventfd(0, EFD_CLOEXEC);
     if (q->wake_fd < 0) {
-      spdlog::warn("mount.io_uring: eventfd: {}; serving through /dev/fuse", std::strerror(errno));
+      spdlog::warn("mount.io_uring: eventfd: {}; serving through /dev/fuse",
+                   common::errno_text(errno));
       return nullptr;
     }
     for (unsigned i = 0; i < depth; ++i) {
@@ -165,7 +168,8 @@ std::unique_ptr<UringTransport> UringTransport::prepare(struct fuse_session* se,
       void* mem = ::mmap(nullptr, e->region_bytes, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (mem == MAP_FAILED) {
-        spdlog::warn("mount.io_uring: mmap: {}; serving through /dev/fuse", std::strerror(errno));
+        spdlog::warn("mount.io_uring: mmap: {}; serving through /dev/fuse",
+                     common::errno_text(errno));
         impl->queues.push_back(std::move(q));
         return nullptr;
       }

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/handoff_pool.h"
 #include "alluxio_fuse/common/thread_name.h"
 #include "uring_impl.h"
@@ -192,7 +193,7 @@ void UringTransport::Impl::run_job(Entry* e) {
     if (io_uring_peek_cqe(&tls_own->ring, &cqe) != 0) {
       const int rc = enter(&tls_own->ring, 0, 1, IORING_ENTER_GETEVENTS);
       if (rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY) continue;
-      fatal(tls_own->entry->queue, std::string("io_uring wait failed: ") + std::strerror(-rc));
+      fatal(tls_own->entry->queue, std::string("io_uring wait failed: ") + common::errno_text(-rc));
       release_own();
       return;
     }
@@ -211,7 +212,7 @@ void UringTransport::Impl::run_job(Entry* e) {
     if (res < 0) {  // -ENOTCONN: the connection ended (unmount)
       if (res != -ENOTCONN) {
         spdlog::error("io_uring queue {}: commit failed: {}", next->queue->qid,
-                      std::strerror(-res));
+                      common::errno_text(-res));
       }
       release_own();
       return;
@@ -250,7 +251,7 @@ std::unique_ptr<OwnRing> UringTransport::Impl::make_own_ring() {
   params.flags = IORING_SETUP_SQE128;
   const int rc = io_uring_queue_init_params(4, &own->ring, &params);
   if (rc < 0) {
-    spdlog::warn("mount.io_uring: io_uring_setup for a pool thread: {}", std::strerror(-rc));
+    spdlog::warn("mount.io_uring: io_uring_setup for a pool thread: {}", common::errno_text(-rc));
     return own;
   }
   own->ok = true;
@@ -269,7 +270,7 @@ void UringTransport::Impl::submit_own(Entry* e) {
   }
   fill_cmd(sqe, e->queue, e, kCmdCommitAndFetch);
   const int rc = enter(&tls_own->ring, flush(&tls_own->ring), 0, 0);
-  if (rc < 0) fatal(e->queue, std::string("io_uring_enter failed: ") + std::strerror(-rc));
+  if (rc < 0) fatal(e->queue, std::string("io_uring_enter failed: ") + common::errno_text(-rc));
 }
 
 void UringTransport::Impl::process(Entry* e) {
@@ -291,7 +292,8 @@ void UringTransport::Impl::run(Queue* q) {
   CPU_ZERO(&set);
   CPU_SET(q->qid, &set);
   if (sched_setaffinity(0, sizeof(set), &set) != 0) {
-    spdlog::debug("io_uring queue {}: cannot pin to its CPU: {}", q->qid, std::strerror(errno));
+    spdlog::debug("io_uring queue {}: cannot pin to its CPU: {}", q->qid,
+                  common::errno_text(errno));
   }
   const unsigned depth = static_cast<unsigned>(q->entries.size());
   struct io_uring_params params {};
@@ -303,7 +305,7 @@ void UringTransport::Impl::run(Queue* q) {
     if (rc < 0) {
       ++failed;
       spdlog::warn("mount.io_uring: io_uring_setup: {}; serving through /dev/fuse",
-                   std::strerror(-rc));
+                   common::errno_text(-rc));
     } else {
       q->ring_ok = true;
     }
@@ -333,7 +335,7 @@ void UringTransport::Impl::run(Queue* q) {
     }
     int got = enter(q, to_submit, 1, IORING_ENTER_GETEVENTS);
     if (got < 0 && got != -EINTR && got != -EAGAIN && got != -EBUSY) {
-      fatal(q, std::string("io_uring_enter failed: ") + std::strerror(-got));
+      fatal(q, std::string("io_uring_enter failed: ") + common::errno_text(-got));
       return;
     }
     // One completion at a time, so that while this thread serves a request the rest stay
@@ -388,12 +390,12 @@ Entry* UringTransport::Impl::complete(Queue* q, uint64_t tag, int res, bool resc
     const char* cmd = e->last_cmd == kCmdRegister ? "register" : "commit";
     if (res != -ENOTCONN && !q->failed_logged) {
       q->failed_logged = true;
-      spdlog::error("io_uring queue {}: {} failed: {}", q->qid, cmd, std::strerror(-res));
+      spdlog::error("io_uring queue {}: {} failed: {}", q->qid, cmd, common::errno_text(-res));
     }
     // The entry is out of the ring for good. With none left, this CPU's requests wait.
     if (q->live > 0 && --q->live == 0 && res != -ENOTCONN) {
       fatal(q, std::string("the kernel refused every entry (last: ") + cmd + ": " +
-                   std::strerror(-res) + ")");
+                   common::errno_text(-res) + ")");
     }
     return nullptr;
   }

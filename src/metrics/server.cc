@@ -26,6 +26,7 @@
 #include <system_error>
 #include <thread>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/thread_name.h"
 
 namespace alluxio_fuse::metrics {
@@ -55,9 +56,6 @@ std::string json_reason(std::string_view reason) {
   out += "\"}\n";
   return out;
 }
-
-// strerror is not thread-safe; the generic category's message is.
-std::string error_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 std::string format_address(const std::string& host, uint16_t port) {
   bool v6 = host.find(':') != std::string::npos;
@@ -125,7 +123,7 @@ class Server::Impl {
     }
     int err = errno;
     if (port <= 0) {
-      std::string why = err != 0 ? error_text(err) : "address unusable";
+      std::string why = err != 0 ? common::errno_text(err) : "address unusable";
       return Status(Code::kUnavailable, "metrics.listen " + format_address(addr.host, addr.port) +
                                             ": cannot listen: " + why);
     }
@@ -222,14 +220,14 @@ Status Server::write_address_file(const std::string& path) const {
   std::string line = address() + "\n";
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr) {
-    return Status(Code::kIo, "write " + tmp + ": " + error_text(errno));
+    return Status(Code::kIo, "write " + tmp + ": " + common::errno_text(errno));
   }
   bool ok = std::fwrite(line.data(), 1, line.size(), f) == line.size();
   ok = (std::fclose(f) == 0) && ok;
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     std::remove(tmp.c_str());
-    return Status(Code::kIo, "write " + path + ": " + error_text(err));
+    return Status(Code::kIo, "write " + path + ": " + common::errno_text(err));
   }
   return Status::Ok();
 }

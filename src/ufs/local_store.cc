@@ -10,10 +10,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <memory>
 #include <vector>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/uri.h"
 
 namespace alluxio_fuse::ufs {
@@ -66,7 +66,7 @@ Status from_errno(int err, const std::string& what) {
     default:
       break;
   }
-  return Status(code, what + ": " + std::strerror(err));
+  return Status(code, what + ": " + common::errno_text(err));
 }
 
 std::string last_component(const std::string& key) {
