@@ -15,7 +15,8 @@ namespace {
 // mount.fuse3 runs "<prog> <source> <mountpoint> -o opts" (config.md §4 mount-helper form).
 bool is_helper_form(int argc, char** argv) {
   if (argc < 3) return false;
-  static const char* kCommands[] = {"mount", "unmount", "check-config", "route", "load", "doctor"};
+  static const char* const kCommands[] = {"mount", "unmount", "check-config",
+                                          "route", "load",    "doctor"};
   for (const char* c : kCommands) {
     if (std::strcmp(argv[1], c) == 0) return false;
   }

@@ -33,8 +33,8 @@ std::array<uint32_t, 256> make_crc_table() {
 }
 
 uint32_t crc32c_soft(const unsigned char* p, size_t len, uint32_t crc) {
-  static const std::array<uint32_t, 256> table = make_crc_table();
-  for (size_t i = 0; i < len; ++i) crc = table[(crc ^ p[i]) & 0xFFU] ^ (crc >> 8);
+  static const std::array<uint32_t, 256> kTable = make_crc_table();
+  for (size_t i = 0; i < len; ++i) crc = kTable[(crc ^ p[i]) & 0xFFU] ^ (crc >> 8);
   return crc;
 }
 
@@ -104,8 +104,8 @@ uint32_t crc32c(const void* data, size_t len, uint32_t crc) {
   const auto* p = static_cast<const unsigned char*>(data);
   uint32_t c = ~crc;
 #if defined(__x86_64__)
-  static const bool has_hw = __builtin_cpu_supports("sse4.2");
-  c = has_hw ? crc32c_hw(p, len, c) : crc32c_soft(p, len, c);
+  static const bool kHasHw = __builtin_cpu_supports("sse4.2");
+  c = kHasHw ? crc32c_hw(p, len, c) : crc32c_soft(p, len, c);
 #else
   c = crc32c_soft(p, len, c);
 #endif
@@ -118,8 +118,8 @@ void crc32c_blocks(const void* data, size_t len, size_t block, uint32_t* out) {
   const size_t whole = len / block;
   size_t i = 0;
 #if defined(__x86_64__)
-  static const bool has_hw = __builtin_cpu_supports("sse4.2");
-  if (has_hw && block % 8 == 0) {
+  static const bool kHasHw = __builtin_cpu_supports("sse4.2");
+  if (kHasHw && block % 8 == 0) {
     for (; i + 3 <= whole; i += 3) crc32c_hw_x3(p + i * block, block, out + i);
   }
 #endif

@@ -161,7 +161,7 @@ constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
 
 const Fields<EtcdConfig>& etcd_fields() {
   using S = EtcdConfig;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       int_field("port", &S::port, 1, 65535),
       string_field("cluster_name", &S::cluster_name),
       string_field("prefix", &S::prefix),
@@ -171,12 +171,12 @@ const Fields<EtcdConfig>& etcd_fields() {
       duration_field("timeout", &S::timeout, DurationRule::kPositive),
       duration_field("startup_timeout", &S::startup_timeout, DurationRule::kPositive),
   };
-  return f;
+  return kFields;
 }
 
 const Fields<LoggerConfig>& logger_fields() {
   using S = LoggerConfig;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       opt_string_field("path", &S::path, false),
       {"level", "one of DEBUG, INFO, WARNING (WARN), ERROR, CRITICAL or a number from 10 to 50",
        [](S& s, std::string_view t) {
@@ -188,12 +188,12 @@ const Fields<LoggerConfig>& logger_fields() {
        [](const S& s) { return std::string(to_string(s.level)); }},
       duration_field("slow_op_threshold", &S::slow_op_threshold, DurationRule::kPositive),
   };
-  return f;
+  return kFields;
 }
 
 const Fields<MountConfig>& mount_fields() {
   using S = MountConfig;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       bool_field("allow_other", &S::allow_other),
       bool_field("default_permissions", &S::default_permissions),
       bool_field("ro", &S::ro),
@@ -214,58 +214,58 @@ const Fields<MountConfig>& mount_fields() {
       string_field("subtype", &S::subtype),
       duration_field("shutdown_timeout", &S::shutdown_timeout, DurationRule::kNonNegative),
   };
-  return f;
+  return kFields;
 }
 
 const Fields<PageCacheConfig>& page_cache_fields() {
   using S = PageCacheConfig;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       bool_field("enabled", &S::enabled),
       string_field("dir", &S::dir),
       size_field("capacity", &S::capacity, 0),  // >= 4 pages: validate.cc
       int_field("max_inflight_fetches", &S::max_inflight_fetches, 1, 1024),
       size_field("memory_budget", &S::memory_budget, 1),
   };
-  return f;
+  return kFields;
 }
 
 const Fields<ReadaheadConfig>& readahead_fields() {
   using S = ReadaheadConfig;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       bool_field("enabled", &S::enabled),
       size_field("initial_window", &S::initial_window, 1),
       size_field("max_window", &S::max_window, 1),
       int_field("per_file_fetches", &S::per_file_fetches, 1, 1024),
   };
-  return f;
+  return kFields;
 }
 
 const Fields<MetadataConfig>& metadata_fields() {
   using S = MetadataConfig;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       duration_field("ttl", &S::ttl, DurationRule::kNonNegative),
       duration_field("negative_ttl", &S::negative_ttl, DurationRule::kNonNegative),
       int_field("max_entries", &S::max_entries, 0, kNoMax),
   };
-  return f;
+  return kFields;
 }
 
 const Fields<WriteConfig>& write_fields() {
   using S = WriteConfig;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       string_field("staging_dir", &S::staging_dir),
       size_field("staging_capacity", &S::staging_capacity, 1),
       size_field("max_file_size", &S::max_file_size, 1),
       size_field("upload_chunk_size", &S::upload_chunk_size, 1),
       bool_field("keep_failed", &S::keep_failed),
   };
-  return f;
+  return kFields;
 }
 
 const Fields<RoutingConfig>& routing_fields() {
   using S = RoutingConfig;
   using D = DurationRule;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       enum_field<S, RoutingMode>("mode", &S::mode,
                                  {{"auto", RoutingMode::kAuto},
                                   {"ring", RoutingMode::kRing},
@@ -291,29 +291,29 @@ const Fields<RoutingConfig>& routing_fields() {
       bool_field("tls", &S::tls),
       opt_string_field("tls_ca_file", &S::tls_ca_file, false),
   };
-  return f;
+  return kFields;
 }
 
 const Fields<FallbackConfig>& fallback_fields() {
   using S = FallbackConfig;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       bool_field("enabled", &S::enabled),
       bool_field("writes", &S::writes),
       bool_field("warm_on_miss", &S::warm_on_miss),
       bool_field("credentials_from_cluster", &S::credentials_from_cluster),
   };
-  return f;
+  return kFields;
 }
 
 const Fields<MetricsConfig>& metrics_fields() {
   using S = MetricsConfig;
-  static const Fields<S> f = {
+  static const Fields<S> kFields = {
       bool_field("enabled", &S::enabled),
       {"listen", "host:port like \"127.0.0.1:49999\" or \"[::1]:49999\" (port 0 to 65535)",
        [](S& s, std::string_view t) { return parse_host_port(t, true, 0, 0, s.listen); },
        [](const S& s) { return quote(s.listen.to_string()); }},
   };
-  return f;
+  return kFields;
 }
 
 }  // namespace alluxio_fuse::config::internal

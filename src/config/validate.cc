@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string_view>
 
 #include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/config/units.h"
@@ -150,7 +151,7 @@ void validate(Config& c, const ParseFacts& facts, Diagnostics& diag) {
   if (!diag.has("etcd.prefix")) {
     c.etcd.prefix = "/ServiceDiscovery/" + c.etcd.cluster_name + "/";
   } else {
-    const std::string kVar = "{cluster_name}";
+    constexpr std::string_view kVar = "{cluster_name}";
     for (size_t pos; (pos = c.etcd.prefix.find(kVar)) != std::string::npos;) {
       c.etcd.prefix.replace(pos, kVar.size(), c.etcd.cluster_name);
     }
