@@ -338,7 +338,7 @@ std::string existing_ancestor(std::string path) {
 
 void check_dir(const std::string& label, const std::string& dir, uint64_t capacity, bool has_lock,
                Report& r) {
-  const std::string name = label;
+  const std::string& name = label;
   struct stat st {};
   const bool exists = ::stat(dir.c_str(), &st) == 0;
   const std::string base = exists ? dir : existing_ancestor(dir);

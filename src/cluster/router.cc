@@ -11,15 +11,12 @@ namespace alluxio_fuse::cluster {
 
 Router::Router(Membership& membership, RouterOptions options, common::Clock& clock,
                NodeResolver resolver)
-    : membership_(&membership),
-      options_(std::move(options)),
-      clock_(clock),
-      resolver_(std::move(resolver)) {}
+    : membership_(&membership), options_(options), clock_(clock), resolver_(std::move(resolver)) {}
 
 Router::Router(WorkerAddress domain, RouterOptions options, common::Clock& clock,
                NodeResolver resolver)
     : domain_(std::move(domain)),
-      options_(std::move(options)),
+      options_(options),
       clock_(clock),
       resolver_(std::move(resolver)) {}
 

@@ -92,7 +92,8 @@ std::vector<std::string> apply_mount_options(Config& config, const std::vector<s
       if (f.name == name) field = &f;
     }
     if (field == nullptr) {
-      std::string msg = "-o " + given + ": unknown mount option \"" + name + "\"";
+      std::string msg = "-o " + given + ": unknown mount option \"";
+      msg += name + "\"";
       std::string best;
       size_t best_d = 4;
       for (const auto& f : fields) {
@@ -110,12 +111,15 @@ std::vector<std::string> apply_mount_options(Config& config, const std::vector<s
     }
     const bool is_bool = field->form == "true or false";
     if (!value && !is_bool) {
-      errors.push_back("-o " + given + ": mount." + name + " needs a value (" + field->form + ")");
+      std::string msg = "-o " + given + ": mount.";
+      msg += name + " needs a value (" + field->form + ")";
+      errors.push_back(std::move(msg));
       continue;
     }
     if (!field->set(config.mount, value.value_or("true"))) {
-      errors.push_back("-o " + given + ": mount." + name + ": expected " + field->form + ", got " +
-                       internal::echo(*value));
+      std::string msg = "-o " + given + ": mount.";
+      msg += name + ": expected " + field->form + ", got " + internal::echo(*value);
+      errors.push_back(std::move(msg));
     }
   }
   return errors;

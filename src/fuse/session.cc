@@ -351,6 +351,7 @@ common::Status Session::mount(const std::string& mountpoint) {
   for (const auto& extra : o.extra_options) opts += "," + extra;
   std::vector<std::string> argv_s = {"alluxio-fuse", "-o", opts};
   std::vector<char*> argv;
+  argv.reserve(argv_s.size());
   for (auto& a : argv_s) argv.push_back(a.data());
   struct fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   static const struct fuse_lowlevel_ops kOps = detail::make_ops();

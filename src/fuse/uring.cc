@@ -132,7 +132,7 @@ UringTransport::UringTransport(std::unique_ptr<Impl> impl) : impl_(std::move(imp
 UringTransport::~UringTransport() { stop(); }
 
 std::unique_ptr<UringTransport> UringTransport::prepare(struct fuse_session* se, int fuse_fd,
-                                                        Options options) {
+                                                        const Options& options) {
   const unsigned cpus = possible_cpus();
   if (cpus == 0) {
     spdlog::warn("mount.io_uring: cannot read the possible CPUs; serving through /dev/fuse");

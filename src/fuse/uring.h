@@ -58,7 +58,7 @@ class UringTransport {
   // Allocates one queue per possible CPU (buffers, io_uring, a thread waiting to register).
   // Nothing is told to the kernel yet. Null (and a log line) when the machine cannot do it.
   static std::unique_ptr<UringTransport> prepare(struct fuse_session* se, int fuse_fd,
-                                                 Options options);
+                                                 const Options& options);
   ~UringTransport();
   UringTransport(const UringTransport&) = delete;
   UringTransport& operator=(const UringTransport&) = delete;

@@ -204,7 +204,8 @@ void UringTransport::Impl::run_job(Entry* e) {
       release_own();  // the entry's command ends with the ring, at this thread's exit
       return;
     }
-    Entry* next = reinterpret_cast<Entry*>(tag);
+    // Not a kernel pointer: the Entry* fill_cmd put in user_data, handed back as it was.
+    Entry* next = reinterpret_cast<Entry*>(tag);  // NOLINT(performance-no-int-to-ptr)
     if (res == -EINTR || res == -EAGAIN) {
       submit_own(next);
       continue;
@@ -380,7 +381,8 @@ Entry* UringTransport::Impl::complete(Queue* q, uint64_t tag, int res, bool resc
     arm_wake(q);
     return nullptr;
   }
-  auto* e = reinterpret_cast<Entry*>(tag);
+  // Not a kernel pointer: the Entry* fill_cmd put in user_data, handed back as it was.
+  auto* e = reinterpret_cast<Entry*>(tag);  // NOLINT(performance-no-int-to-ptr)
   if (res == -EINTR || res == -EAGAIN) {
     std::lock_guard<std::mutex> lock(q->sq_mu);
     queue_cmd(q, e, e->last_cmd);

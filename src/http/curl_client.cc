@@ -360,7 +360,10 @@ curl_slist* CurlClient::configure(CURL* easy, const Request& req, Transfer& t,
     std::string lower;
     for (char c : name) lower.push_back(static_cast<char>(std::tolower(c)));
     if (lower == "content-type") has_content_type = true;
-    headers = curl_slist_append(headers, (name + ": " + value).c_str());
+    std::string line;
+    line.reserve(name.size() + 2 + value.size());
+    line.append(name).append(": ").append(value);
+    headers = curl_slist_append(headers, line.c_str());
   }
   const bool is_post = req.method == "POST";
   if (req.upload_fd >= 0) {

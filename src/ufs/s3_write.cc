@@ -252,8 +252,9 @@ Status S3Store::delete_objects(const std::vector<std::string>& object_keys,
       return Status(Code::kBadResponse, "s3 " + what + ": " + errors.status().message());
     for (const auto& [key, e] : *errors) {
       if (e.code == "NoSuchKey") continue;
-      return Status(code_of_s3_error(e.code, 500),
-                    "s3 " + what + ": deleting " + key + ": " + e.code + ": " + e.message);
+      std::string msg = "s3 " + what + ": deleting ";
+      msg += key + ": " + e.code + ": " + e.message;
+      return Status(code_of_s3_error(e.code, 500), std::move(msg));
     }
   }
   return Status::Ok();

@@ -18,7 +18,9 @@ using common::Status;
 
 constexpr int kMaxDepth = 32;
 
-Status bad(std::string what) { return Status(Code::kBadResponse, "malformed S3 XML: " + what); }
+Status bad(const std::string& what) {
+  return Status(Code::kBadResponse, "malformed S3 XML: " + what);
+}
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -180,7 +182,7 @@ class Parser {
   size_t i_ = 0;
 };
 
-std::string strip_quotes(std::string s) {
+std::string strip_quotes(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c != '"') out.push_back(c);

@@ -28,7 +28,7 @@ std::string peer_key(const WorkerAddress& addr) {
 
 WorkerClient::WorkerClient(http::Client& client, WorkerClientOptions options,
                            const common::Clock& clock)
-    : client_(client), options_(std::move(options)), clock_(clock) {}
+    : client_(client), options_(options), clock_(clock) {}
 
 bool WorkerClient::treats_as_oss(const WorkerAddress& addr) const {
   if (options_.api == WorkerApi::kOss) return true;
