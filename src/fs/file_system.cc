@@ -275,7 +275,7 @@ Listing FileSystem::merge_overlay(const std::string& dir_key, Listing listing) {
   }
   for (const auto& [name, s] : staged) {
     auto it = std::find_if(merged->begin(), merged->end(),
-                           [&](const store::FileInfo& f) { return f.name == name; });
+                           [&wanted = name](const store::FileInfo& f) { return f.name == wanted; });
     if (it == merged->end()) {
       if (!s->local_only.load()) continue;
       store::FileInfo info;
