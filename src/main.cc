@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -29,12 +30,12 @@ bool is_helper_form(int argc, char** argv) {
 // two arenas stayed at 57 -> 66 MiB (bench/results/2026-12-03-soak*/). An operator's
 // MALLOC_ARENA_MAX still wins.
 void bound_malloc_arenas() {
+  // First thing in main, before any thread exists (mallopt is MT-Unsafe).
+  // NOLINTNEXTLINE(concurrency-mt-unsafe)
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   using alluxio_fuse::app::MountCommand;
   bound_malloc_arenas();
   if (is_helper_form(argc, argv)) {
@@ -136,4 +137,19 @@ int main(int argc, char** argv) {
   if (check->parsed())
     return alluxio_fuse::app::check_config_command(check_config_path, check_opts);
   return 2;
+}
+
+}  // namespace
+
+// The commands catch what they call (STYLE.md); an exception that still gets here (from
+// CLI11's setup, or std::bad_alloc) ends the process with its message, exit status 1.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "alluxio-fuse: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "alluxio-fuse: unknown exception\n";
+  }
+  return 1;
 }

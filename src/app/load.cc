@@ -219,7 +219,7 @@ class ProgressView {
     } else {
       // Alluxio reports counters, not a total: a moving marker shows the job is alive.
       const int span = kWidth - 3;
-      const int pos = static_cast<int>(ticks_ % (2 * span));
+      const int pos = static_cast<int>(ticks_ % (uint64_t{2} * span));
       const int at = pos <= span ? pos : 2 * span - pos;
       b.replace(static_cast<size_t>(at), 3, "<=>");
     }

@@ -331,10 +331,9 @@ std::vector<WorkerRecord> workers_from_kvs(const std::vector<EtcdKv>& kvs, size_
     }
     rec->etcd_key = kv.key;
     rec->mod_revision = kv.mod_revision;
-    auto it = by_identity.find(rec->identity);
-    if (it == by_identity.end()) {
-      by_identity.emplace(rec->identity, std::move(rec).value());
-    } else if (rec->mod_revision > it->second.mod_revision) {
+    // One record per identity: the first seen, replaced by any with a larger mod_revision.
+    auto [it, inserted] = by_identity.try_emplace(rec->identity);
+    if (inserted || rec->mod_revision > it->second.mod_revision) {
       it->second = std::move(rec).value();
     }
   }

@@ -16,10 +16,10 @@ using internal::quote;
 class Printer {
  public:
   void line(int depth, std::string_view key, const std::string& value) {
-    out_ << std::string(2 * depth, ' ') << key << ": " << value << "\n";
+    out_ << std::string(size_t{2} * depth, ' ') << key << ": " << value << "\n";
   }
   void open(int depth, std::string_view key) {
-    out_ << std::string(2 * depth, ' ') << key << ":\n";
+    out_ << std::string(size_t{2} * depth, ' ') << key << ":\n";
   }
   template <typename S>
   void fields(int depth, const internal::Fields<S>& fields, const S& s) {

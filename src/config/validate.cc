@@ -23,11 +23,10 @@ void check_readable_file(const std::optional<std::string>& path, const std::stri
                          Diagnostics& diag) {
   if (!path) return;
   struct stat st {};
-  if (::stat(path->c_str(), &st) != 0) {
-    diag.error(key, key + ": cannot read " + quote(*path) + ": " + common::errno_text(errno));
-  } else if (!S_ISREG(st.st_mode)) {
+  const bool found = ::stat(path->c_str(), &st) == 0;
+  if (found && !S_ISREG(st.st_mode)) {
     diag.error(key, key + ": " + quote(*path) + " is not a regular file (expected a PEM file)");
-  } else if (::access(path->c_str(), R_OK) != 0) {
+  } else if (!found || ::access(path->c_str(), R_OK) != 0) {  // errno of the call that failed
     diag.error(key, key + ": cannot read " + quote(*path) + ": " + common::errno_text(errno));
   }
 }

@@ -35,7 +35,7 @@ using uring_abi::RingHeader;
 // Reads and writes from this size on are served by the shared pool rather than inline on the
 // queue thread: a sequential reader's readahead all lands on its own CPU's queue, and large
 // requests are worth a hand-off to be spread over every CPU (small ones are not).
-constexpr size_t kOffloadBytes = 128 * 1024;
+constexpr size_t kOffloadBytes = size_t{128} * 1024;
 
 constexpr uint64_t kWakeTag = 1;    // user_data of the eventfd poll; entries are pointers
 constexpr uint64_t kStopTag = 2;    // user_data of an owner ring's poll of the stop eventfd
@@ -105,7 +105,7 @@ struct Queue {
 // A queue thread serving one request for longer than this (a fetch from a slow worker, say)
 // has the requests that arrive meanwhile on its CPU handed to the pool by the rescuer, instead
 // of waiting behind it as they would on a single thread.
-constexpr int64_t kRescueAfterNs = 20 * 1000 * 1000;
+constexpr int64_t kRescueAfterNs = int64_t{20} * 1000 * 1000;
 
 }  // namespace uring_detail
 

@@ -32,12 +32,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr long kStallBytes = 64 * 1024;      // worker-rest.md §1: 64 KiB per stall period
-constexpr size_t kErrorBodyCap = 64 * 1024;  // error bodies are only read for their message
-constexpr int kPollMs = 100;                 // bound on cancel latency if a wakeup is missed
+constexpr long kStallBytes = 64L * 1024;       // worker-rest.md §1: 64 KiB per stall period
+constexpr size_t kErrorBodyCap = 64UL * 1024;  // error bodies are only read for their message
+constexpr int kPollMs = 100;                   // bound on cancel latency if a wakeup is missed
 // libcurl's receive buffer (default 16 KiB): a 1 MiB page arrives in 8 reads, callbacks and
 // poll rounds instead of 64. Allocated per connection in use (32 fetches in flight: 4 MiB).
-constexpr long kReceiveBuffer = 128 * 1024;
+constexpr long kReceiveBuffer = 128L * 1024;
 
 // One transfer slot: an easy handle and the multi handle that owns its connection cache.
 struct Slot {

@@ -311,7 +311,7 @@ int64_t parse_iso8601_ms(std::string_view s) {
   if (*rest == '.') {
     int scale = 100;
     for (++rest; *rest >= '0' && *rest <= '9'; ++rest) {
-      ms += (*rest - '0') * scale;
+      ms += int64_t{*rest - '0'} * scale;
       scale /= 10;
     }
   }

@@ -24,7 +24,7 @@ struct ReadaheadOptions {
   uint64_t initial_window = 1 << 20;         // rounded up to whole pages
   uint64_t max_window = uint64_t{32} << 20;  // rounded up to whole pages, ≥ initial
   uint32_t per_file_fetches = 8;
-  uint64_t max_read = 128 * 1024;  // the kernel's largest single read
+  uint64_t max_read = uint64_t{128} * 1024;  // the kernel's largest single read
 };
 
 class Readahead {

@@ -16,7 +16,7 @@ namespace alluxio_fuse::log {
 
 // File name inside logger.path, and its rotation (100 MiB, 5 files kept).
 inline constexpr const char* kLogFileName = "alluxio-fuse.log";
-inline constexpr size_t kRotateBytes = 100 * 1024 * 1024;
+inline constexpr size_t kRotateBytes = size_t{100} * 1024 * 1024;
 inline constexpr size_t kRotateFiles = 5;
 
 // Installs the default logger: stderr when `logger.path` is unset, else a rotating file
