@@ -79,11 +79,7 @@ class Walker {
       auto it = e->find(std::string(f.name));
       if (it == e->end() || it->second.value.IsNull()) continue;
       const Entry& en = it->second;
-      if (!en.value.IsScalar()) {
-        bad_value(en, f.form);
-      } else if (!f.set(out, en.value.Scalar())) {
-        bad_value(en, f.form);
-      }
+      if (!en.value.IsScalar() || !f.set(out, en.value.Scalar())) bad_value(en, f.form);
     }
     return *e;
   }
