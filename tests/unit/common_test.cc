@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/hash.h"
 #include "alluxio_fuse/common/status.h"
 #include "alluxio_fuse/common/uri.h"
@@ -131,6 +134,14 @@ TEST(Status, ResultCarriesValueOrStatus) {
   EXPECT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Code::kNotFound);
   EXPECT_EQ(bad.status().to_string(), "not_found: x");
+}
+
+// The thread-safe replacement says what strerror says, for known values and unknown ones.
+TEST(ErrnoText, SameTextAsStrerror) {
+  EXPECT_EQ(errno_text(ENOENT), "No such file or directory");
+  for (int err : {0, EIO, ENOSPC, ENOTCONN, EDQUOT, 4095, -1}) {
+    EXPECT_EQ(errno_text(err), std::strerror(err)) << err;
+  }
 }
 
 TEST(Store, VersionTag) {
