@@ -56,7 +56,6 @@ struct Entry {
   std::atomic<uint64_t> serving{0};  // unique of the request being served; 0: none
   uint32_t last_cmd = 0;
   bool large = false;  // the request being served is kOffloadBytes or more
-  bool owned = false;  // its COMMIT_AND_FETCH went to a pool thread's own ring (OwnRing)
 };
 
 // A pool thread's own ring, for the one entry it owns. A pool thread that served a large

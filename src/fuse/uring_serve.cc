@@ -224,7 +224,6 @@ void UringTransport::Impl::run_job(Entry* e) {
 
 void UringTransport::Impl::release_own() {
   if (tls_own == nullptr || tls_own->entry == nullptr) return;
-  tls_own->entry->owned = false;
   tls_own->entry = nullptr;
   owners.fetch_sub(1);
 }
@@ -242,7 +241,6 @@ bool UringTransport::Impl::take_ownership(Entry* e) {
     return false;
   }
   tls_own->entry = e;
-  e->owned = true;
   return true;
 }
 
@@ -471,7 +469,8 @@ ssize_t UringTransport::Impl::commit(Entry* e, const struct iovec* iov, int coun
     submit_own(e);
     return static_cast<ssize_t>(total);
   }
-  if (e->owned) release_own();  // a small request: the entry goes back to its queue thread
+  // A small request on the entry this thread owns: the entry goes back to its queue thread.
+  if (tls_own != nullptr && tls_own->entry == e) release_own();
   {
     std::lock_guard<std::mutex> lock(q->sq_mu);
     queue_cmd(q, e, kCmdCommitAndFetch);
