@@ -4,7 +4,11 @@
 # alike. Each round: bindfs over the data, then for each binary a fresh page cache, one cold
 # read through the mount, a restart on the same cache, and the measured read (fio, 1 MiB psync
 # reads of 4 x 256 MiB files, as bench/run.sh's seq). Prints one line per measurement and the
-# median ratio of each variant to the bindfs of the same round; writes results.tsv.
+# median ratio of each variant to the bindfs of the same round; writes results.tsv. Each
+# measurement also records the daemon's CPU time (user and system, ms, all threads) and context
+# switches from its start to the end of that read (it is started just before the read), so a
+# slow read shows whether the same work cost more CPU (a slower machine at that moment) or more
+# work was done (more switches).
 #
 #   bench/ab_seq.sh [--rounds N] [--out DIR] NAME=BINARY[,uring] [NAME=BINARY[,uring] ...]
 #
@@ -82,18 +86,28 @@ af_up() {  # binary, io_uring (true/false)
   pid=$!
   wait_mounted "$tmp/mnt"
 }
+daemon_cpu() {  # "user ms<TAB>system ms<TAB>context switches" of the daemon's threads so far
+  local t
+  for t in /proc/"$pid"/task/*; do
+    # after the ")" that ends the thread's name, field 1 is the state, 12 utime, 13 stime
+    { sed 's/.*) //' "$t/stat" && awk '/ctxt_switches/ {n += $2} END {print n + 0}' "$t/status"; } \
+      2>/dev/null | paste -sd' '
+  done | awk -v tick="$(getconf CLK_TCK)" 'NF > 13 {u += $12; s += $13; c += $NF}
+    END {printf "%d\t%d\t%d", u * 1000 / tick, s * 1000 / tick, c}'
+}
 af_down() {
   fusermount3 -u "$tmp/mnt"
   wait "$pid" || true
   pid=""
 }
 
-printf "round\tvariant\tMiB/s\n" >"$out/results.tsv"
+printf "round\tvariant\tMiB/s\tuser_ms\tsys_ms\tswitches\n" >"$out/results.tsv"
 for r in $(seq "$rounds"); do
   bindfs -f --no-allow-other "$tmp/data" "$tmp/bmnt" &
   pid=$!
   wait_mounted "$tmp/bmnt"
   v=$(seq_read "$tmp/bmnt")
+  v+=$'\t'$(daemon_cpu)
   fusermount3 -u "$tmp/bmnt"
   wait "$pid" || true
   pid=""
@@ -107,6 +121,7 @@ for r in $(seq "$rounds"); do
     af_down
     af_up "$bin" $ring
     v=$(seq_read "$tmp/mnt")
+    v+=$'\t'$(daemon_cpu)
     af_down
     printf "%s\t%s\t%s\n" "$r" "${nv%%=*}" "$v" | tee -a "$out/results.tsv"
   done
@@ -114,12 +129,19 @@ done
 python3 - "$out/results.tsv" <<'EOF' | tee "$out/summary.txt"
 import statistics, sys
 rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()[1:]]
-base = {r: float(v) for r, n, v in rows if n == "bindfs"}
-names = [n for n in dict.fromkeys(n for _, n, _ in rows) if n != "bindfs"]
+base = {r[0]: float(r[2]) for r in rows if r[1] == "bindfs"}
+names = [n for n in dict.fromkeys(r[1] for r in rows) if n != "bindfs"]
 for n in names:
-    ratios = sorted(float(v) / base[r] for r, m, v in rows if m == n)
-    mib = statistics.median(float(v) for _, m, v in rows if m == n)
+    mine = [r for r in rows if r[1] == n]
+    ratios = sorted(float(r[2]) / base[r[0]] for r in mine)
+    mib = statistics.median(float(r[2]) for r in mine)
     print("%-10s median %.0f MiB/s, x bindfs of the same round: median %.2f (%s)"
           % (n, mib, statistics.median(ratios), " ".join("%.2f" % x for x in ratios)))
+for n in ["bindfs"] + names:
+    mine = [r for r in rows if r[1] == n]
+    print("%-10s daemon per read: user %d ms, system %d ms (%d-%d), %d switches (medians)"
+          % (n, statistics.median(int(r[3]) for r in mine), statistics.median(int(r[4]) for r in mine),
+             min(int(r[4]) for r in mine), max(int(r[4]) for r in mine),
+             statistics.median(int(r[5]) for r in mine)))
 print("bindfs     median %.0f MiB/s" % statistics.median(base.values()))
 EOF
