@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "alluxio_fuse/cache/page_cache.h"
@@ -35,6 +36,12 @@
 namespace alluxio_fuse::fs {
 
 using common::Code;
+
+int64_t wall_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string parent_key_of(const std::string& root, const std::string& key) {
   if (key == root) return root;

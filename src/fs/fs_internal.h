@@ -129,6 +129,8 @@ class FileSystem::Background {
   std::thread thread_;
 };
 
+// Wall-clock time now in ns since the epoch: the mtime this mount gives a file it changes.
+int64_t wall_now_ns();
 // Key of the parent directory of `key` under `root` (root's parent is root).
 std::string parent_key_of(const std::string& root, const std::string& key);
 // Last component of a key.

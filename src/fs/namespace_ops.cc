@@ -22,12 +22,6 @@ using common::Code;
 
 namespace {
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // A rename failure that says nothing moved (the store answered, it did not time out).
 bool definite_failure(Code code) {
   switch (code) {
@@ -192,7 +186,7 @@ Result<CreateReply> FileSystem::create(uint64_t parent, const std::string& name,
   s->writers = 1;
   s->local_only = true;
   s->shows = true;
-  s->view_mtime_ns = now_ns();
+  s->view_mtime_ns = wall_now_ns();
   if (store_.posix_attributes()) {
     s->create_mode = mode & 07777;
     if (as_root_) s->create_owner = caller;
@@ -291,7 +285,7 @@ Result<Entry> FileSystem::mkdir(uint64_t parent, const std::string& name, uint32
   } else {
     info.name = name;
     info.type = store::FileType::kDirectory;
-    info.mtime_ns = now_ns();
+    info.mtime_ns = wall_now_ns();
     info.mtime_ms = info.mtime_ns / 1000000;
   }
   auto node = ref_inode(*key, 1);

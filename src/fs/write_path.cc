@@ -34,12 +34,6 @@ using common::Code;
 
 namespace {
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Status os_error(int err, const std::string& what) {
   Code code = (err == ENOSPC || err == EDQUOT) ? Code::kNoSpace
               : err == EFBIG                   ? Code::kTooLarge
@@ -294,7 +288,7 @@ Status FileSystem::resize_locked(Staged& s, uint64_t size) {
     s.size = size;
     s.dirty = true;
     s.view_size = size;
-    s.view_mtime_ns = now_ns();
+    s.view_mtime_ns = wall_now_ns();
     s.shows = true;
   }
   return Status::Ok();
@@ -402,7 +396,7 @@ Result<size_t> FileSystem::write(uint64_t fh, uint64_t offset, const char* data,
   if (end > s.size) s.size = end;
   s.dirty = true;
   s.view_size = s.size;
-  s.view_mtime_ns = now_ns();
+  s.view_mtime_ns = wall_now_ns();
   s.shows = true;
   stats_.written_bytes.fetch_add(length, std::memory_order_relaxed);
   return length;
@@ -455,7 +449,7 @@ Status FileSystem::apply_attributes(const std::shared_ptr<Inode>& node, const Se
     if (times) {
       auto pick = [](SetAttr::Time t, int64_t ns) -> std::optional<int64_t> {
         if (t == SetAttr::Time::kOmit) return std::nullopt;
-        return t == SetAttr::Time::kNow ? now_ns() : ns;
+        return t == SetAttr::Time::kNow ? wall_now_ns() : ns;
       };
       AF_RETURN_IF_ERROR(
           store_.set_times(key, pick(attr.atime, attr.atime_ns), pick(attr.mtime, attr.mtime_ns)));
