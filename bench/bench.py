@@ -19,6 +19,7 @@ import datetime
 import hashlib
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -766,23 +767,49 @@ def curl_pages(ctx, af_bin, conf):
     return total / MiB / elapsed
 
 
+def children_cpu():
+    """CPU seconds of this process's waited-for children (fio, curl) so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def issue3(ctx):
-    """Cold 4-way parallel sequential read through the mount vs curl page GETs, 3 workers."""
+    """Cold 4-way parallel sequential read through the mount vs curl page GETs, 3 workers.
+    Each side's CPU time is recorded too (cpu_split: CPU-s per GiB of the workers, the daemon
+    and the readers), since on 2 shared cores the ratio is mostly a ratio of CPU per GiB."""
     sysm = AlluxioWorkers(ctx)
+    gib = sum(os.path.getsize(os.path.join(ctx.data, r)) for r in ctx.large) / (1 << 30)
+
+    def workers_cpu():
+        return sum(proc_stats(p.pid)[1] or 0.0 for p in ctx.workers.procs)
+
     for rep in range(ctx.args.reps):
         sysm.prepare_cold()
         sysm.start(fresh=True)
         try:
+            w0, d0, c0 = workers_cpu(), proc_stats(sysm.proc.pid)[1], children_cpu()
             mount = w_seq4(sysm, ctx)
+            w1, d1, c1 = workers_cpu(), proc_stats(sysm.proc.pid)[1], children_cpu()
         finally:
             hwm, cpu = sysm.stop()
+        split = {"workers": (w1 - w0) / gib,
+                 "daemon": (d1 - d0) / gib if d0 is not None and d1 is not None else 0.0,
+                 "readers": (c1 - c0) / gib}
         record(ctx, system="af-workers", workload="seq4", phase="cold", rep=rep, value=mount,
-               unit="MiB/s", rss_kib=hwm, cpu_s=cpu)
+               unit="MiB/s", rss_kib=hwm, cpu_s=cpu, cpu_split=split)
         sysm.prepare_cold()
+        w0, c0 = workers_cpu(), children_cpu()
         direct = curl_pages(ctx, ctx.af_bin, sysm.conf)
+        w1, c1 = workers_cpu(), children_cpu()
+        split_curl = {"workers": (w1 - w0) / gib, "readers": (c1 - c0) / gib}
         record(ctx, system="curl-workers", workload="seq4", phase="cold", rep=rep, value=direct,
-               unit="MiB/s", rss_kib=None, cpu_s=None)
-        log("issue3 rep %d: mount %.1f MiB/s, curl %.1f MiB/s" % (rep, mount, direct))
+               unit="MiB/s", rss_kib=None, cpu_s=None, cpu_split=split_curl)
+        log("issue3 rep %d: mount %.1f MiB/s, curl %.1f MiB/s; CPU-s per GiB: mount %s, curl %s"
+            % (rep, mount, direct, fmt_split(split), fmt_split(split_curl)))
+
+
+def fmt_split(split):
+    return " + ".join("%s %.2f" % (k, v) for k, v in split.items())
 
 
 def rss_run(ctx, sname):
@@ -950,6 +977,23 @@ def report(ctx):
             md.append("| %s | %s | %s |" % (s, fmt(statistics.median(vals)),
                                            ", ".join(fmt(v) for v in vals)))
         md.append("")
+        splits = [r for r in s3 if r.get("cpu_split")]
+        if splits:
+            md += ["CPU seconds per GiB read (median of the reps): readers = fio through the "
+                   "mount, or curl.", "",
+                   "| system | workers | daemon | readers | total |",
+                   "| --- | ---: | ---: | ---: | ---: |"]
+            for s in ("af-workers", "curl-workers"):
+                rs = [r["cpu_split"] for r in splits if r["system"] == s]
+                if not rs:
+                    continue
+                med = {k: statistics.median(x.get(k, 0.0) for x in rs)
+                       for k in ("workers", "daemon", "readers")}
+                total = statistics.median(sum(x.values()) for x in rs)
+                md.append("| %s | %.2f | %s | %.2f | %.2f |" % (
+                    s, med["workers"], "%.2f" % med["daemon"] if s == "af-workers" else "—",
+                    med["readers"], total))
+            md.append("")
     for wl in WORKLOADS:
         if any(r["workload"] == wl for r in rows):
             md += workload_table(rows, wl, systems) + [""]
@@ -1070,6 +1114,12 @@ def main():
 
     ctx.data = os.path.join(ctx.tmp, "data")
     make_dataset(ctx.data, ctx.scale)
+    # The new dataset is dirty in the page cache: unsynced, its writeback starts ~30 s later
+    # (vm.dirty_expire_centisecs) in the middle of the first measurements, and evict() cannot
+    # drop dirty pages. Every rep should start from the same clean, evictable state.
+    t0 = time.monotonic()
+    os.sync()
+    log("dataset synced in %.1f s" % (time.monotonic() - t0))
     ctx.large = dataset_files(ctx.data, "large")
     ctx.small = dataset_files(ctx.data, "small")
     ctx.meta = dataset_files(ctx.data, "meta")
