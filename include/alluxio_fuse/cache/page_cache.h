@@ -227,8 +227,9 @@ class PageCache {
 
   const PageCacheOptions options_;
   const common::Clock& clock_;
-  const std::string root_;     // <dir>/<P>
-  const std::string tmp_dir_;  // <dir>/<P>/tmp
+  const std::string root_;        // <dir>/<P>
+  const std::string tmp_dir_;     // <dir>/<P>/tmp
+  const std::string tmp_prefix_;  // <dir>/<P>/tmp/<pid>-, taken once: getpid() is a syscall
   std::unique_ptr<internal::Shard[]> shards_;
   PageCacheStats stats_;
 
