@@ -31,6 +31,7 @@
 
 #include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/hash.h"
+#include "alluxio_fuse/common/iov.h"
 #include "page_index.h"
 
 namespace alluxio_fuse::cache {
@@ -79,16 +80,7 @@ int write_all(int fd, const char* a, size_t a_len, const char* b, size_t b_len) 
       return errno;
     }
     if (n == 0) return EIO;  // never for a regular file; do not spin if it happens
-    auto left = static_cast<size_t>(n);
-    while (count > 0 && left >= cur->iov_len) {
-      left -= cur->iov_len;
-      ++cur;
-      --count;
-    }
-    if (count > 0) {
-      cur->iov_base = static_cast<char*>(cur->iov_base) + left;
-      cur->iov_len -= left;
-    }
+    common::consume_iov(cur, count, static_cast<size_t>(n));
   }
   return 0;
 }

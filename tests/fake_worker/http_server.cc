@@ -20,6 +20,8 @@
 #include <cstring>
 #include <thread>
 
+#include "alluxio_fuse/common/iov.h"
+
 namespace alluxio_fuse::fake_worker {
 namespace {
 
@@ -79,16 +81,7 @@ bool send_iov(int fd, struct iovec* iov, int n) {
       if (errno == EINTR) continue;
       return false;
     }
-    size_t left = static_cast<size_t>(w);
-    while (n > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --n;
-    }
-    if (n > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
+    common::consume_iov(iov, n, static_cast<size_t>(w));
   }
   return true;
 }

@@ -9,12 +9,42 @@
 
 #include "alluxio_fuse/common/errno_text.h"
 #include "alluxio_fuse/common/hash.h"
+#include "alluxio_fuse/common/iov.h"
 #include "alluxio_fuse/common/status.h"
 #include "alluxio_fuse/common/uri.h"
 #include "alluxio_fuse/store/store.h"  // NOLINT
 
 namespace alluxio_fuse::common {
 namespace {
+
+TEST(Iov, ConsumeSkipsWrittenBuffersAndTrimsThePartOne) {
+  char a[4] = {'a', 'b', 'c', 'd'};
+  char b[3] = {'e', 'f', 'g'};
+  iovec iov[2] = {{a, sizeof a}, {b, sizeof b}};
+  iovec* cur = iov;
+  int count = 2;
+  consume_iov(cur, count, 2);  // inside the first buffer
+  EXPECT_EQ(count, 2);
+  EXPECT_EQ(cur, iov);
+  EXPECT_EQ(static_cast<char*>(cur->iov_base), a + 2);
+  EXPECT_EQ(cur->iov_len, 2u);
+  consume_iov(cur, count, 3);  // the rest of the first and one byte of the second
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(cur, iov + 1);
+  EXPECT_EQ(static_cast<char*>(cur->iov_base), b + 1);
+  EXPECT_EQ(cur->iov_len, 2u);
+  consume_iov(cur, count, 2);  // everything
+  EXPECT_EQ(count, 0);
+}
+
+TEST(Iov, ConsumeSkipsEmptyBuffersOnAnExactBoundary) {
+  char a[2] = {'a', 'b'};
+  iovec iov[2] = {{a, sizeof a}, {nullptr, 0}};
+  iovec* cur = iov;
+  int count = 2;
+  consume_iov(cur, count, 2);
+  EXPECT_EQ(count, 0);
+}
 
 TEST(Hash, Sha256PathIdMatchesSpec) {
   EXPECT_EQ(sha256_hex("s3://bkt/a.csv"),
